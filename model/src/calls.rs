@@ -1,0 +1,59 @@
+//! Typed calls from control-plane code to the store and the agents, with the one error
+//! type every saga step returns.
+
+use crate::host::{HostError, HostReply, HostRequest};
+use crate::message::{ModelRpc, Reply, Request};
+use crate::store::{StoreError, StoreReply, StoreRequest};
+use fleetsim_sim::{InjectedFault, NodeIndex};
+
+/// Longest wait for one reply.
+pub const CALL_TIMEOUT_MS: u64 = 250;
+
+/// Why a step did not complete. A timeout leaves its effect unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// No reply in time: the call may or may not have taken effect.
+    Timeout,
+    /// The store refused.
+    Store(StoreError),
+    /// An agent refused.
+    Host(HostError),
+    /// A fault point failed the step.
+    Injected(String),
+    /// A reply of the wrong kind (a bug in the model).
+    Protocol,
+}
+
+impl From<InjectedFault> for StepError {
+    fn from(fault: InjectedFault) -> Self {
+        StepError::Injected(fault.point)
+    }
+}
+
+/// Runs one store transaction.
+pub async fn store(rpc: &ModelRpc, store: NodeIndex, request: StoreRequest) -> Result<StoreReply, StepError> {
+    match rpc.call(store, Request::Store(request), CALL_TIMEOUT_MS).await {
+        Ok(Reply::Store(StoreReply::Refused(error))) => Err(StepError::Store(error)),
+        Ok(Reply::Store(reply)) => Ok(reply),
+        Ok(_) => Err(StepError::Protocol),
+        Err(_) => Err(StepError::Timeout),
+    }
+}
+
+/// Runs one agent request.
+pub async fn host(rpc: &ModelRpc, host: NodeIndex, request: HostRequest) -> Result<(), StepError> {
+    match rpc.call(host, Request::Host(request), CALL_TIMEOUT_MS).await {
+        Ok(Reply::Host(HostReply::Done)) => Ok(()),
+        Ok(Reply::Host(HostReply::Refused(error))) => Err(StepError::Host(error)),
+        Ok(_) => Err(StepError::Protocol),
+        Err(_) => Err(StepError::Timeout),
+    }
+}
+
+/// Treats "already done" as success: the heart of an idempotent step.
+pub fn already_done<T: Default>(result: Result<T, StepError>, done: StepError) -> Result<T, StepError> {
+    match result {
+        Err(error) if error == done => Ok(T::default()),
+        other => other,
+    }
+}

@@ -1,0 +1,30 @@
+//! The tenant-facing client: submits jobs, retrying with the same job id until the store
+//! confirms or the attempts run out (then the submission's outcome stays unknown).
+
+use crate::calls::store;
+use crate::message::ModelRpc;
+use crate::store::{JobKind, StoreRequest};
+use crate::workload::Operation;
+use fleetsim_sim::{NodeContext, NodeIndex};
+use madsim::time::{sleep, Duration};
+
+/// Submission attempts before the client gives up (outcome unknown).
+pub const SUBMIT_ATTEMPTS_MAX: u32 = 20;
+/// Pause between two submission attempts.
+pub const SUBMIT_RETRY_MS: u64 = 100;
+
+/// Submits the job behind `operation` to the store.
+pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, operation: Operation) {
+    let (job, kind) = match operation {
+        Operation::CreateVm { job, vm, host } => (job, JobKind::CreateVm { vm, host }),
+        Operation::DeleteVm { job, vm } => (job, JobKind::DeleteVm { vm }),
+    };
+    for attempt in 1..=SUBMIT_ATTEMPTS_MAX {
+        if store(&rpc, store_node, StoreRequest::SubmitJob { job, kind }).await.is_ok() {
+            node.step(format!("{job} submitted ({kind:?}) on attempt {attempt}: ok"));
+            return;
+        }
+        sleep(Duration::from_millis(SUBMIT_RETRY_MS)).await;
+    }
+    node.step(format!("{job} submission outcome unknown after {SUBMIT_ATTEMPTS_MAX} attempts"));
+}

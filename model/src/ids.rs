@@ -1,0 +1,44 @@
+//! Identifiers of the model's objects.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub struct $name(pub u32);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(formatter, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+identifier!(
+    /// A virtual machine, as tenants name it.
+    VmId,
+    "vm-"
+);
+identifier!(
+    /// A job in the store's job table.
+    JobId,
+    "job-"
+);
+identifier!(
+    /// A hypervisor host (index of its agent).
+    HostId,
+    "host-"
+);
+
+/// An address of the IP pool: `10.0.0.<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ip(pub u8);
+
+impl fmt::Display for Ip {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "10.0.0.{}", self.0)
+    }
+}

@@ -1,0 +1,23 @@
+//! fleetsim-model: the system under test, a VM control plane. A data store with atomic
+//! transactions, hypervisor agents with durable physical state, control-plane workers
+//! that run sagas from a job table, and the invariants over all of it.
+
+#[cfg(not(madsim))]
+compile_error!("fleetsim-model runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
+
+pub mod bugs;
+pub mod calls;
+pub mod client;
+pub mod control_plane;
+pub mod host;
+pub mod ids;
+pub mod invariants;
+pub mod message;
+pub mod sagas;
+pub mod store;
+pub mod topology;
+pub mod worker;
+pub mod workload;
+
+pub use control_plane::{ControlPlane, ControlPlaneConfig};
+pub use workload::Operation;

@@ -1,0 +1,10 @@
+//! fleetsim-scenarios: named compositions of topology, workload, faults and invariants.
+
+#[cfg(not(madsim))]
+compile_error!("fleetsim-scenarios runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
+
+pub mod registry;
+pub mod smoke;
+pub mod workload;
+
+pub use registry::{exists, run_scenario, scenarios, ScenarioError, ScenarioInfo};

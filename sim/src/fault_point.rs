@@ -1,0 +1,112 @@
+//! Fault points: named places in model code where a run may crash the node or fail the call.
+
+use crate::outcome::FaultPointCount;
+use crate::plan::FaultPointPlan;
+use crate::seed::{mix, name_hash, StreamRng};
+use rand::Rng;
+use std::collections::BTreeMap;
+
+/// What a pass over a fault point does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPointAction {
+    /// Nothing: carry on.
+    Pass,
+    /// Crash the node here; it restarts after `restart_after_ms`.
+    Crash {
+        /// Simulated delay before the restart.
+        restart_after_ms: u64,
+    },
+    /// Fail the call here with an injected error.
+    Fail,
+}
+
+/// Every fault point of a run: the plan, the random stream, and the counts.
+#[derive(Debug)]
+pub struct FaultPoints {
+    seed: u64,
+    plan: FaultPointPlan,
+    rng: StreamRng,
+    active: bool,
+    counts: BTreeMap<String, FaultPointCount>,
+}
+
+impl FaultPoints {
+    /// The fault points of a run of `seed` following `plan`.
+    pub fn new(seed: u64, plan: FaultPointPlan, rng: StreamRng) -> Self {
+        Self { seed, plan, rng, active: true, counts: BTreeMap::new() }
+    }
+
+    /// Whether `name` may fire in this run: decided from the seed and the name alone,
+    /// so the order in which points are reached does not change it (first stage).
+    pub fn enabled(&self, name: &str) -> bool {
+        let draw = mix(self.seed ^ name_hash(name)) % 100;
+        self.active && !self.plan.disabled.contains(name) && draw < u64::from(self.plan.enable_percent)
+    }
+
+    /// Counts a pass over `name` and decides whether it fires (second stage).
+    pub fn pass(&mut self, name: &str) -> FaultPointAction {
+        let enabled = self.enabled(name);
+        let count = self.counts.entry(name.to_string()).or_default();
+        count.hits += 1;
+        if !enabled || self.rng.gen_range(0..100u8) >= self.plan.fire_percent {
+            return FaultPointAction::Pass;
+        }
+        count.fires += 1;
+        if self.rng.gen_range(0..100u8) < self.plan.crash_percent {
+            let restart_after_ms = self.rng.gen_range(1..=self.plan.restart_delay_ms_max.max(1));
+            FaultPointAction::Crash { restart_after_ms }
+        } else {
+            FaultPointAction::Fail
+        }
+    }
+
+    /// Stops every point from firing (the heal phase); passes are still counted.
+    pub fn deactivate(&mut self) {
+        self.active = false;
+    }
+
+    /// Passes and firings per point.
+    pub fn counts(&self) -> &BTreeMap<String, FaultPointCount> {
+        &self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{stream_rng, Stream};
+
+    fn plan(enable_percent: u8, fire_percent: u8) -> FaultPointPlan {
+        FaultPointPlan {
+            enable_percent,
+            fire_percent,
+            crash_percent: 50,
+            disabled: Default::default(),
+            restart_delay_ms_max: 100,
+        }
+    }
+
+    #[test]
+    fn enablement_is_per_name_and_firing_per_pass() {
+        let names: Vec<String> = (0..200).map(|index| format!("saga.step{index}")).collect();
+        let points = FaultPoints::new(9, plan(25, 100), stream_rng(9, Stream::FaultPoints));
+        let enabled = names.iter().filter(|name| points.enabled(name)).count();
+        assert!((25..80).contains(&enabled), "{enabled} of 200 enabled at 25%");
+        let mut points = FaultPoints::new(9, plan(100, 25), stream_rng(9, Stream::FaultPoints));
+        let fired = (0..1000).filter(|_| points.pass("x") != FaultPointAction::Pass).count();
+        assert!((180..320).contains(&fired), "{fired} of 1000 fired at 25%");
+        assert_eq!(points.counts()["x"], FaultPointCount { hits: 1000, fires: fired as u64 });
+    }
+
+    #[test]
+    fn disabled_and_deactivated_points_never_fire_but_still_count() {
+        let mut disabled = plan(100, 100);
+        disabled.disabled.insert("x".into());
+        let mut points = FaultPoints::new(1, disabled, stream_rng(1, Stream::FaultPoints));
+        assert!((0..100).all(|_| points.pass("x") == FaultPointAction::Pass));
+        assert!(points.pass("y") != FaultPointAction::Pass);
+        points.deactivate();
+        assert!((0..100).all(|_| points.pass("y") == FaultPointAction::Pass));
+        assert_eq!(points.counts()["y"].hits, 101);
+    }
+}

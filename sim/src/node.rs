@@ -1,0 +1,91 @@
+//! Nodes: their identity in a run, and the context a node's code runs with.
+
+use crate::fault_point::FaultPointAction;
+use crate::trace::EventKind;
+use crate::world::Sim;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A node's position in the run's node table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeIndex(pub u32);
+
+impl NodeIndex {
+    /// The harness itself: the nemesis and the workload driver. Never faulted.
+    pub const NEMESIS: NodeIndex = NodeIndex(u32::MAX);
+}
+
+impl fmt::Display for NodeIndex {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}", self.0)
+    }
+}
+
+/// Whether a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Killed: its tasks and volatile state are gone until it restarts.
+    Crashed,
+    /// Not scheduled until resumed; its state is kept.
+    Paused,
+}
+
+/// A fault point fired and failed the call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("fault injected at {point}")]
+pub struct InjectedFault {
+    /// Name of the fault point.
+    pub point: String,
+}
+
+/// What a node's code is given: the world, and which node it is.
+#[derive(Clone)]
+pub struct NodeContext {
+    sim: Sim,
+    index: NodeIndex,
+}
+
+impl NodeContext {
+    /// The context of node `index` in `sim`.
+    pub fn new(sim: Sim, index: NodeIndex) -> Self {
+        Self { sim, index }
+    }
+
+    /// The run's world.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// This node's index.
+    pub fn index(&self) -> NodeIndex {
+        self.index
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> String {
+        self.sim.node_name(self.index)
+    }
+
+    /// Records a step of the system under test in the trace.
+    pub fn step(&self, detail: impl Into<String>) {
+        self.sim.trace(self.index, EventKind::Step, detail);
+    }
+
+    /// A fault point: may crash this node right here (and never return), fail with an
+    /// injected error, or pass. Every pass is counted.
+    pub async fn fault_point(&self, name: &str) -> Result<(), InjectedFault> {
+        match self.sim.pass_fault_point(self.index, name) {
+            FaultPointAction::Pass => Ok(()),
+            FaultPointAction::Fail => Err(InjectedFault { point: name.to_string() }),
+            FaultPointAction::Crash { restart_after_ms } => {
+                self.sim.crash_and_restart_later(self.index, restart_after_ms);
+                // The kill takes effect at the next await: stop here so nothing leaks past it.
+                std::future::pending::<()>().await;
+                unreachable!("a crashed node's task is never polled again")
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The RPC layer: typed requests over madsim endpoints, one dispatcher per endpoint,
+//! per-call timeouts, and the nemesis's drop, delay and duplication applied per message.
+
+use crate::network::Route;
+use crate::node::{NodeContext, NodeIndex};
+use crate::trace::EventKind;
+use madsim::net::Endpoint;
+use madsim::time::Duration;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+const RPC_TAG: u64 = 0x00F1_EE75;
+
+/// A message type the RPC layer can carry (cloned when the network duplicates it).
+pub trait Message: Clone + Debug + Send + Sync + 'static {}
+impl<T: Clone + Debug + Send + Sync + 'static> Message for T {}
+
+/// A boxed future a handler returns.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Serves one request from a node: the caller's index and the request, to the reply.
+pub type Handler<Request, Reply> = Arc<dyn Fn(NodeIndex, Request) -> BoxFuture<Reply> + Send + Sync>;
+
+/// Why a call has no reply. The outcome of such a call is unknown: it may have run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RpcError {
+    /// No reply within the call's timeout.
+    #[error("timed out: outcome unknown")]
+    Timeout,
+}
+
+#[derive(Clone)]
+enum Body<Request, Reply> {
+    Request(Request),
+    Reply(Reply),
+}
+
+#[derive(Clone)]
+struct Envelope<Request, Reply> {
+    from: NodeIndex,
+    reply_address: SocketAddr,
+    call_id: u64,
+    body: Body<Request, Reply>,
+}
+
+struct Inner<Request, Reply> {
+    context: NodeContext,
+    endpoint: Endpoint,
+    pending: Mutex<BTreeMap<u64, oneshot::Sender<Reply>>>,
+    requests: PhantomData<fn(Request)>,
+}
+
+/// A node's RPC endpoint: it can call other nodes and, with a handler, serve them.
+pub struct Rpc<Request, Reply> {
+    inner: Arc<Inner<Request, Reply>>,
+}
+
+impl<Request, Reply> Clone for Rpc<Request, Reply> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone() }
+    }
+}
+
+impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
+    /// Binds the node's endpoint and starts its dispatcher; requests go to `handler` if any.
+    pub async fn bind(context: &NodeContext, handler: Option<Handler<Request, Reply>>) -> Self {
+        let address = context.sim().node_address(context.index());
+        Self::bind_at(context, address, handler).await
+    }
+
+    /// Binds a caller-only endpoint on a free port of the node (one per client task).
+    pub async fn bind_client(context: &NodeContext) -> Self {
+        let address = SocketAddr::new(context.sim().node_address(context.index()).ip(), 0);
+        Self::bind_at(context, address, None).await
+    }
+
+    async fn bind_at(context: &NodeContext, address: SocketAddr, handler: Option<Handler<Request, Reply>>) -> Self {
+        let endpoint = Endpoint::bind(address).await.expect("a node's RPC port is free after a restart");
+        let inner = Arc::new(Inner {
+            context: context.clone(),
+            endpoint,
+            pending: Mutex::new(BTreeMap::new()),
+            requests: PhantomData,
+        });
+        let dispatcher = inner.clone();
+        madsim::task::spawn(async move { dispatch(dispatcher, handler).await });
+        Self { inner }
+    }
+
+    /// Calls node `to`; `Err(Timeout)` after `timeout_ms` without a reply.
+    pub async fn call(&self, to: NodeIndex, request: Request, timeout_ms: u64) -> Result<Reply, RpcError> {
+        let sim = self.inner.context.sim();
+        let call_id = sim.next_call_id();
+        let (sender, receiver) = oneshot::channel();
+        self.inner.pending().insert(call_id, sender);
+        let detail = || format!("call #{call_id} to {}: {request:?}", sim.node_name(to));
+        let reply_address = self.inner.endpoint.local_addr().expect("a bound endpoint has an address");
+        let envelope =
+            Envelope { from: self.inner.context.index(), reply_address, call_id, body: Body::Request(request.clone()) };
+        transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
+        match madsim::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
+            Ok(Ok(reply)) => Ok(reply),
+            _ => {
+                self.inner.pending().remove(&call_id);
+                let index = self.inner.context.index();
+                sim.trace(
+                    index,
+                    EventKind::Timeout,
+                    format!("call #{call_id} to {} after {timeout_ms}ms", sim.node_name(to)),
+                );
+                Err(RpcError::Timeout)
+            }
+        }
+    }
+}
+
+impl<Request, Reply> Inner<Request, Reply> {
+    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, oneshot::Sender<Reply>>> {
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Sends one envelope through the nemesis: dropped, delayed or duplicated as it decides.
+async fn transmit<Request: Message, Reply: Message>(
+    inner: &Arc<Inner<Request, Reply>>,
+    to: NodeIndex,
+    address: SocketAddr,
+    envelope: Envelope<Request, Reply>,
+    detail: &(dyn Fn() -> String + Send + Sync),
+) {
+    let sim = inner.context.sim();
+    let is_reply = matches!(envelope.body, Body::Reply(_));
+    let Route::Deliver { extra_delay_ms, copies } = sim.route(inner.context.index(), to, is_reply, detail) else {
+        return;
+    };
+    for _ in 0..copies {
+        let payload = Box::new(envelope.clone());
+        if extra_delay_ms == 0 {
+            let _ = inner.endpoint.send_to_raw(address, RPC_TAG, payload).await;
+        } else {
+            let delayed = inner.clone();
+            madsim::task::spawn(async move {
+                madsim::time::sleep(Duration::from_millis(extra_delay_ms)).await;
+                let _ = delayed.endpoint.send_to_raw(address, RPC_TAG, payload).await;
+            });
+        }
+    }
+}
+
+/// The endpoint's one receive loop: requests to the handler, replies to their waiting
+/// caller, and replies nobody waits for any more dropped (so the mailbox never grows).
+async fn dispatch<Request: Message, Reply: Message>(
+    inner: Arc<Inner<Request, Reply>>,
+    handler: Option<Handler<Request, Reply>>,
+) {
+    let sim = inner.context.sim().clone();
+    let me = inner.context.index();
+    while let Ok((payload, _)) = inner.endpoint.recv_from_raw(RPC_TAG).await {
+        let Ok(envelope) = payload.downcast::<Envelope<Request, Reply>>() else {
+            continue;
+        };
+        let Envelope { from, reply_address, call_id, body } = *envelope;
+        match body {
+            Body::Request(request) => {
+                sim.trace(me, EventKind::Deliver, format!("call #{call_id} from {}: {request:?}", sim.node_name(from)));
+                let Some(handler) = handler.clone() else { continue };
+                let replier = inner.clone();
+                madsim::task::spawn(async move {
+                    let reply = handler(from, request).await;
+                    let sim = replier.context.sim();
+                    let detail = || format!("reply #{call_id} to {}: {reply:?}", sim.node_name(from));
+                    let envelope = Envelope {
+                        from: replier.context.index(),
+                        reply_address,
+                        call_id,
+                        body: Body::Reply(reply.clone()),
+                    };
+                    transmit(&replier, from, reply_address, envelope, &detail).await;
+                });
+            }
+            Body::Reply(reply) => match inner.pending().remove(&call_id) {
+                Some(waiting) => {
+                    sim.trace(me, EventKind::Deliver, format!("reply #{call_id} from {}", sim.node_name(from)));
+                    let _ = waiting.send(reply);
+                }
+                None => sim.trace(
+                    me,
+                    EventKind::LateReply,
+                    format!("reply #{call_id} from {} dropped", sim.node_name(from)),
+                ),
+            },
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The run lifecycle: plan, runtime, the three phases (chaos, heal, quiet), bounds, and the
+//! outcome, with panics and hit bounds turned into failed outcomes instead of aborts.
+
+use crate::config::{FaultStrategy, Limits, RunConfig};
+use crate::nemesis::{generate_faults, FaultWindow};
+use crate::node::NodeIndex;
+use crate::outcome::{Outcome, Verdict, Violation, ViolationClass};
+use crate::plan::{Plan, WorkloadStep};
+use crate::scenario::{Scenario, System};
+use crate::seed::{stream_rng, stream_seed, Stream};
+use crate::trace::EventKind;
+use crate::world::{Sim, WorldResults, WorldSetup, EVENTS_BOUND_PANIC, NEMESIS_NAME};
+use madsim::runtime::{Handle, Runtime};
+use madsim::time::{Duration, Instant};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+/// A run that could not start: its input is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The explicit plan does not fit the scenario.
+    #[error("the plan does not fit scenario '{scenario}': {source}")]
+    Plan {
+        /// The scenario named by the run.
+        scenario: String,
+        /// What did not parse.
+        source: serde_json::Error,
+    },
+}
+
+/// The plan a seed generates for `scenario` under `strategy`.
+pub fn generate_plan<S: Scenario>(
+    scenario: &S,
+    seed: u64,
+    strategy: FaultStrategy,
+    limits: &Limits,
+) -> Plan<S::Operation> {
+    let workload = scenario.generate_workload(&mut stream_rng(seed, Stream::Workload), limits);
+    let mut nemesis = stream_rng(seed, Stream::Nemesis);
+    let (faults, fault_points) = generate_faults(&mut nemesis, &scenario.fault_profile(), strategy, limits.chaos_ms);
+    Plan { workload, faults, fault_points }
+}
+
+/// Runs one seed of `scenario` to its outcome. Only bad input is an error.
+pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, RunError> {
+    let limits = config.limits.clone().unwrap_or_else(|| scenario.default_limits());
+    let plan: Plan<S::Operation> = match &config.plan {
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|source| RunError::Plan { scenario: scenario.name().to_string(), source })?,
+        None => generate_plan(scenario, config.seed, config.strategy, &limits),
+    };
+    let plan_json = serde_json::to_value(&plan).expect("a plan always serializes");
+    let setup = WorldSetup {
+        seed: config.seed,
+        limits: limits.clone(),
+        bugs: config.bugs.clone(),
+        fault_points: plan.fault_points.clone(),
+        sometimes_catalog: scenario.sometimes_catalog(),
+        keep_full_trace: config.keep_full_trace,
+    };
+    let wall_started = std::time::Instant::now();
+    let (results, panic) = execute(scenario, setup, plan);
+    let wall_ms = wall_started.elapsed().as_millis() as u64;
+    Ok(assemble(config, results, panic, plan_json, wall_ms))
+}
+
+/// Runs the plan in a fresh runtime; returns what the world recorded and any panic message.
+fn execute<S: Scenario>(
+    scenario: &S,
+    setup: WorldSetup,
+    plan: Plan<S::Operation>,
+) -> (Option<WorldResults>, Option<String>) {
+    let mut runtime =
+        Runtime::with_seed_and_config(stream_seed(setup.seed, Stream::Runtime), madsim::Config::default());
+    runtime.set_time_limit(Duration::from_millis(setup.limits.sim_ms_max()));
+    let slot: Arc<Mutex<Option<Sim>>> = Arc::new(Mutex::new(None));
+    let driver_slot = slot.clone();
+    let ran = catch_unwind(AssertUnwindSafe(|| runtime.block_on(drive(scenario, setup, plan, driver_slot))));
+    let panic = ran.err().map(|payload| panic_text(payload.as_ref()));
+    // A runtime left mid-flight by a panic may panic again while dropping its tasks.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(runtime)));
+    let sim = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    (sim.map(|sim| sim.results()), panic)
+}
+
+async fn drive<S: Scenario>(scenario: &S, setup: WorldSetup, plan: Plan<S::Operation>, slot: Arc<Mutex<Option<Sim>>>) {
+    let limits = setup.limits.clone();
+    let supervisor = Handle::current().create_node().name(NEMESIS_NAME).build();
+    let sim = Sim::new(setup, supervisor);
+    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sim.clone());
+    sim.phase("chaos");
+    let system = Arc::new(scenario.boot(&sim));
+    let workload = sim.clone();
+    let workload_system = system.clone();
+    let workload_task = Handle::current().create_node().name("workload-driver").build().spawn(async move {
+        run_workload(workload, workload_system, plan.workload).await;
+    });
+    let nemesis = sim.clone();
+    let nemesis_task = Handle::current().create_node().name("nemesis-driver").build().spawn(async move {
+        run_nemesis(nemesis, plan.faults).await;
+    });
+    sim.wait_ms(limits.chaos_ms).await;
+    workload_task.abort();
+    nemesis_task.abort();
+    if !sim.stopped() {
+        sim.phase("heal");
+        sim.heal();
+        sim.wait_ms(limits.heal_ms).await;
+    }
+    if !sim.stopped() {
+        quiet(&sim, system.as_ref(), &limits).await;
+    }
+    sim.shutdown().await;
+}
+
+/// The quiet phase: wait (bounded) for the system to settle, then check convergence.
+async fn quiet<T: System>(sim: &Sim, system: &T, limits: &Limits) {
+    sim.phase("quiet");
+    let started_ms = sim.now_ms();
+    while !sim.stopped() && !system.settled() && sim.now_ms() - started_ms < limits.quiet_ms_max {
+        sim.wait_ms(limits.settle_poll_ms).await;
+    }
+    if !sim.stopped() {
+        sim.phase("check");
+        sim.check_eventually();
+    }
+}
+
+async fn run_workload<T: System>(sim: Sim, system: Arc<T>, workload: Vec<WorkloadStep<T::Operation>>)
+where
+    T::Operation: std::fmt::Debug,
+{
+    let started = Instant::now() - Duration::from_micros(sim.now_us());
+    for step in workload {
+        madsim::time::sleep_until(started + Duration::from_millis(step.at_ms)).await;
+        sim.trace(NodeIndex::NEMESIS, EventKind::Workload, format!("{:?}", step.operation));
+        sim.spawn_on(system.client(), system.issue(step.operation));
+    }
+}
+
+/// Applies the fault windows in time order; one task, so aborting it stops them all.
+async fn run_nemesis(sim: Sim, faults: Vec<FaultWindow>) {
+    let mut edges: Vec<(u64, bool, u64)> = Vec::new();
+    for (window_id, window) in faults.iter().enumerate() {
+        edges.push((window.start_ms, true, window_id as u64));
+        edges.push((window.start_ms + window.duration_ms, false, window_id as u64));
+    }
+    edges.sort_by_key(|(at_ms, starts, window_id)| (*at_ms, *starts, *window_id));
+    let started = Instant::now() - Duration::from_micros(sim.now_us());
+    for (at_ms, starts, window_id) in edges {
+        madsim::time::sleep_until(started + Duration::from_millis(at_ms)).await;
+        let fault = &faults[window_id as usize].fault;
+        if starts {
+            sim.start_fault(window_id, fault);
+        } else {
+            sim.stop_fault(window_id, fault);
+        }
+    }
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic with a non-text payload".to_string()
+    }
+}
+
+/// The violation a panic stands for, unless the world already recorded it.
+fn panic_violation(text: &str, at_ms: u64) -> Option<Violation> {
+    if text.contains(EVENTS_BOUND_PANIC) {
+        return None;
+    }
+    let (invariant, class) = if text.contains("time limit exceeded") {
+        ("sim_ms_max", ViolationClass::Liveness)
+    } else if text.contains("all tasks will block forever") {
+        ("deadlock", ViolationClass::Liveness)
+    } else {
+        ("panic", ViolationClass::Panic)
+    };
+    Some(Violation { invariant: invariant.to_string(), class, at_ms, message: text.to_string() })
+}
+
+fn assemble(
+    config: &RunConfig,
+    results: Option<WorldResults>,
+    panic: Option<String>,
+    plan: serde_json::Value,
+    wall_ms: u64,
+) -> Outcome {
+    let results = results.unwrap_or_else(|| WorldResults {
+        violations: Vec::new(),
+        trace_hash: format!("{:016x}", 0),
+        events: 0,
+        sim_ms: 0,
+        faults: Default::default(),
+        coverage: Default::default(),
+        trace_tail: Vec::new(),
+    });
+    let mut violations = results.violations;
+    if let Some(violation) = panic.as_deref().and_then(|text| panic_violation(text, results.sim_ms)) {
+        violations.push(violation);
+    }
+    Outcome {
+        scenario: config.scenario.clone(),
+        seed: config.seed,
+        bugs: config.bugs.iter().cloned().collect(),
+        outcome: if violations.is_empty() { Verdict::Pass } else { Verdict::Fail },
+        violations,
+        trace_hash: results.trace_hash,
+        events: results.events,
+        sim_ms: results.sim_ms,
+        wall_ms,
+        faults: results.faults,
+        coverage: results.coverage,
+        plan,
+        trace_tail: results.trace_tail,
+    }
+}

@@ -1,0 +1,199 @@
+//! The trace: every meaningful event of a run, hashed in order, the last ones kept.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A run phase began.
+    Phase,
+    /// A node sent a message.
+    Send,
+    /// A message reached its destination's dispatcher.
+    Deliver,
+    /// The network dropped a message.
+    Drop,
+    /// The network duplicated a message.
+    Duplicate,
+    /// A reply arrived that nobody waited for any more.
+    LateReply,
+    /// A call timed out: its outcome is unknown.
+    Timeout,
+    /// A nemesis fault began.
+    FaultStart,
+    /// A nemesis fault ended.
+    FaultStop,
+    /// A node crashed.
+    Crash,
+    /// A node restarted.
+    Restart,
+    /// A fault point fired.
+    FaultPoint,
+    /// A workload operation was issued.
+    Workload,
+    /// The system under test did something worth recording.
+    Step,
+    /// An invariant was violated.
+    Violation,
+}
+
+impl EventKind {
+    /// The kind's name in trace lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Phase => "phase",
+            EventKind::Send => "send",
+            EventKind::Deliver => "deliver",
+            EventKind::Drop => "drop",
+            EventKind::Duplicate => "duplicate",
+            EventKind::LateReply => "late_reply",
+            EventKind::Timeout => "timeout",
+            EventKind::FaultStart => "fault_start",
+            EventKind::FaultStop => "fault_stop",
+            EventKind::Crash => "crash",
+            EventKind::Restart => "restart",
+            EventKind::FaultPoint => "fault_point",
+            EventKind::Workload => "workload",
+            EventKind::Step => "step",
+            EventKind::Violation => "violation",
+        }
+    }
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the run's trace, from 0.
+    pub index: u64,
+    /// Simulated microseconds since the run began.
+    pub at_us: u64,
+    /// Name of the node it happened on (`nemesis` for the harness).
+    pub node: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Words about it, naming the objects involved.
+    pub detail: String,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "#{:<6} {:>6}.{:03}ms {:<10} {:<11} {}",
+            self.index,
+            self.at_us / 1000,
+            self.at_us % 1000,
+            self.node,
+            self.kind.name(),
+            self.detail
+        )
+    }
+}
+
+/// The ordered event log of one run: a hash over all events and the last `kept_max` of them.
+#[derive(Debug)]
+pub struct Trace {
+    hash: u64,
+    count: u64,
+    kept: VecDeque<Event>,
+    kept_max: usize,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(FNV_PRIME);
+    }
+    hash
+}
+
+impl Trace {
+    /// An empty trace that keeps the last `kept_max` events.
+    pub fn new(kept_max: usize) -> Self {
+        Self { hash: FNV_OFFSET, count: 0, kept: VecDeque::new(), kept_max }
+    }
+
+    /// Appends an event and folds it into the hash; returns the number of events so far.
+    pub fn record(&mut self, at_us: u64, node: &str, kind: EventKind, detail: String) -> u64 {
+        let mut hash = fnv(self.hash, &at_us.to_le_bytes());
+        hash = fnv(hash, node.as_bytes());
+        hash = fnv(hash, &[0xff, kind as u8]);
+        hash = fnv(hash, detail.as_bytes());
+        self.hash = fnv(hash, &[0xfe]);
+        if self.kept_max > 0 {
+            if self.kept.len() == self.kept_max {
+                self.kept.pop_front();
+            }
+            let event = Event { index: self.count, at_us, node: node.to_string(), kind, detail };
+            self.kept.push_back(event);
+        }
+        self.count += 1;
+        self.count
+    }
+
+    /// The hash over every event so far.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The hash as the 16 hex digits reports carry.
+    pub fn hash_hex(&self) -> String {
+        format!("{:016x}", self.hash)
+    }
+
+    /// Events recorded so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The kept events, oldest first.
+    pub fn kept(&self) -> impl Iterator<Item = &Event> {
+        self.kept.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_depends_on_every_field_and_on_order() {
+        let mut base = Trace::new(4);
+        base.record(1, "a", EventKind::Send, "x".into());
+        base.record(2, "b", EventKind::Deliver, "y".into());
+        let variants: [(u64, &str, EventKind, &str); 4] = [
+            (9, "b", EventKind::Deliver, "y"),
+            (2, "c", EventKind::Deliver, "y"),
+            (2, "b", EventKind::Drop, "y"),
+            (2, "b", EventKind::Deliver, "z"),
+        ];
+        for (at_us, node, kind, detail) in variants {
+            let mut other = Trace::new(4);
+            other.record(1, "a", EventKind::Send, "x".into());
+            other.record(at_us, node, kind, detail.into());
+            assert_ne!(other.hash(), base.hash(), "{node} {detail}");
+        }
+        let mut swapped = Trace::new(4);
+        swapped.record(2, "b", EventKind::Deliver, "y".into());
+        swapped.record(1, "a", EventKind::Send, "x".into());
+        assert_ne!(swapped.hash(), base.hash());
+    }
+
+    #[test]
+    fn memory_is_bounded_while_the_hash_covers_everything() {
+        let mut trace = Trace::new(3);
+        for index in 0..10 {
+            trace.record(index, "n", EventKind::Step, format!("{index}"));
+        }
+        assert_eq!(trace.count(), 10);
+        let kept: Vec<u64> = trace.kept().map(|event| event.index).collect();
+        assert_eq!(kept, vec![7, 8, 9]);
+        assert_eq!(trace.hash_hex().len(), 16);
+    }
+}

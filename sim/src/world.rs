@@ -1,0 +1,518 @@
+//! The world: all shared state of one run, the god's view, and the operations on it.
+
+use crate::config::Limits;
+use crate::fault_point::{FaultPointAction, FaultPoints};
+use crate::nemesis::{Fault, FaultKind};
+use crate::network::{Network, Route};
+use crate::node::{NodeContext, NodeIndex, NodeStatus};
+use crate::outcome::{Coverage, Violation, ViolationClass};
+use crate::plan::FaultPointPlan;
+use crate::property::Invariant;
+use crate::seed::{stream_rng, Stream, StreamRng};
+use crate::trace::{EventKind, Trace};
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+use madsim::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// The name the harness goes by in the trace.
+pub const NEMESIS_NAME: &str = "nemesis";
+
+/// The port every node's RPC endpoint listens on.
+pub const RPC_PORT: u16 = 7000;
+
+/// Text a panic carries when the run hit `events_max`.
+pub const EVENTS_BOUND_PANIC: &str = "fleetsim bound hit: events_max";
+
+/// A node's start-up code, run at boot and again at every restart.
+pub type NodeInit = Arc<dyn Fn(NodeContext) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+
+struct NodeEntry {
+    name: String,
+    handle: NodeHandle,
+    address: SocketAddr,
+    status: NodeStatus,
+}
+
+/// What a world is made from.
+pub struct WorldSetup {
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's bounds.
+    pub limits: Limits,
+    /// Catalog bugs switched on.
+    pub bugs: BTreeSet<String>,
+    /// How fault points behave.
+    pub fault_points: FaultPointPlan,
+    /// Names of the `sometimes` properties the scenario expects to reach.
+    pub sometimes_catalog: Vec<&'static str>,
+    /// Keep every trace event, not only the last ones.
+    pub keep_full_trace: bool,
+}
+
+struct State {
+    trace: Trace,
+    nodes: Vec<NodeEntry>,
+    network: Network,
+    fault_points: FaultPoints,
+    model_rng: StreamRng,
+    sometimes: BTreeMap<String, u64>,
+    violations: Vec<Violation>,
+    faults: BTreeMap<String, u64>,
+    next_call_id: u64,
+    stopped: bool,
+    ended_us: Option<u64>,
+}
+
+struct Shared {
+    seed: u64,
+    limits: Limits,
+    bugs: BTreeSet<String>,
+    started: Instant,
+    supervisor: NodeHandle,
+    stop: Notify,
+    state: Mutex<State>,
+    invariants: Mutex<Vec<Arc<Invariant>>>,
+}
+
+/// A handle on the run's world; cheap to clone, shared by every node and checker.
+#[derive(Clone)]
+pub struct Sim {
+    shared: Arc<Shared>,
+}
+
+/// What a finished (or aborted) run leaves behind for its outcome.
+pub struct WorldResults {
+    /// Violations, in detection order.
+    pub violations: Vec<Violation>,
+    /// The trace hash as 16 hex digits.
+    pub trace_hash: String,
+    /// Trace events recorded.
+    pub events: u64,
+    /// Simulated milliseconds the run lasted.
+    pub sim_ms: u64,
+    /// Faults injected per kind.
+    pub faults: BTreeMap<String, u64>,
+    /// Fault points and `sometimes` properties reached.
+    pub coverage: Coverage,
+    /// The kept trace events, formatted, oldest first.
+    pub trace_tail: Vec<String>,
+}
+
+impl Sim {
+    /// A new world; must be called inside the run's runtime.
+    pub fn new(setup: WorldSetup, supervisor: NodeHandle) -> Self {
+        let kept = if setup.keep_full_trace { usize::MAX } else { setup.limits.trace_events_kept };
+        let state = State {
+            trace: Trace::new(kept),
+            nodes: Vec::new(),
+            network: Network::new(stream_rng(setup.seed, Stream::Network)),
+            fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints)),
+            model_rng: stream_rng(setup.seed, Stream::Model),
+            sometimes: setup.sometimes_catalog.iter().map(|name| (name.to_string(), 0)).collect(),
+            violations: Vec::new(),
+            faults: BTreeMap::new(),
+            next_call_id: 0,
+            stopped: false,
+            ended_us: None,
+        };
+        let shared = Shared {
+            seed: setup.seed,
+            limits: setup.limits,
+            bugs: setup.bugs,
+            started: Instant::now(),
+            supervisor,
+            stop: Notify::new(),
+            state: Mutex::new(state),
+            invariants: Mutex::new(Vec::new()),
+        };
+        Self { shared: Arc::new(shared) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// The run's bounds.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// Whether catalog bug `id` is switched on in this run.
+    pub fn bug(&self, id: &str) -> bool {
+        self.shared.bugs.contains(id)
+    }
+
+    /// Simulated microseconds since the run began.
+    pub fn now_us(&self) -> u64 {
+        self.shared.started.elapsed().as_micros() as u64
+    }
+
+    /// Simulated milliseconds since the run began.
+    pub fn now_ms(&self) -> u64 {
+        self.now_us() / 1000
+    }
+
+    /// Draws from the model's random stream.
+    pub fn model_rng<R>(&self, draw: impl FnOnce(&mut StreamRng) -> R) -> R {
+        draw(&mut self.state().model_rng)
+    }
+
+    /// Records an event; past `events_max` the run fails as a liveness violation.
+    pub fn trace(&self, node: NodeIndex, kind: EventKind, detail: impl Into<String>) {
+        let at_us = self.now_us();
+        let mut state = self.state();
+        let name = match node {
+            NodeIndex::NEMESIS => NEMESIS_NAME,
+            NodeIndex(index) => state.nodes[index as usize].name.as_str(),
+        }
+        .to_string();
+        let count = state.trace.record(at_us, &name, kind, detail.into());
+        if count > self.shared.limits.events_max {
+            let message = format!("the run produced more than {} trace events", self.shared.limits.events_max);
+            let violation = Violation {
+                invariant: "events_max".into(),
+                class: ViolationClass::Liveness,
+                at_ms: at_us / 1000,
+                message,
+            };
+            state.violations.push(violation);
+            drop(state);
+            // A zero-time livelock never yields to the driver: unwinding is the only way out.
+            panic!("{EVENTS_BOUND_PANIC}");
+        }
+    }
+
+    /// Records the start of a run phase.
+    pub fn phase(&self, name: &str) {
+        self.trace(NodeIndex::NEMESIS, EventKind::Phase, name);
+    }
+
+    /// Adds a node that runs `init` now and after every restart; returns its index.
+    pub fn add_node<F, Fut>(&self, name: &str, init: F) -> NodeIndex
+    where
+        F: Fn(NodeContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let index = NodeIndex(self.state().nodes.len() as u32);
+        assert!(index.0 < 250, "at most 250 nodes per run");
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, index.0 as u8 + 1));
+        let context = NodeContext::new(self.clone(), index);
+        let init: NodeInit = Arc::new(move |context| Box::pin(init(context)));
+        let handle = Handle::current()
+            .create_node()
+            .name(name)
+            .ip(ip)
+            .init(move || {
+                let started = init(context.clone());
+                async move {
+                    started.await;
+                    // A node whose init returns has exited; keep it alive.
+                    std::future::pending::<()>().await;
+                }
+            })
+            .build();
+        let entry = NodeEntry {
+            name: name.to_string(),
+            handle,
+            address: SocketAddr::new(ip, RPC_PORT),
+            status: NodeStatus::Up,
+        };
+        self.state().nodes.push(entry);
+        index
+    }
+
+    /// The name of node `index`.
+    pub fn node_name(&self, index: NodeIndex) -> String {
+        match index {
+            NodeIndex::NEMESIS => NEMESIS_NAME.to_string(),
+            NodeIndex(position) => self.state().nodes[position as usize].name.clone(),
+        }
+    }
+
+    /// The node called `name`, if any.
+    pub fn node_index(&self, name: &str) -> Option<NodeIndex> {
+        let state = self.state();
+        state.nodes.iter().position(|node| node.name == name).map(|position| NodeIndex(position as u32))
+    }
+
+    /// Every node, in creation order.
+    pub fn nodes(&self) -> Vec<NodeIndex> {
+        (0..self.state().nodes.len() as u32).map(NodeIndex).collect()
+    }
+
+    /// The RPC address of node `index`.
+    pub fn node_address(&self, index: NodeIndex) -> SocketAddr {
+        self.state().nodes[index.0 as usize].address
+    }
+
+    /// Whether node `index` is up, crashed or paused.
+    pub fn node_status(&self, index: NodeIndex) -> NodeStatus {
+        self.state().nodes[index.0 as usize].status
+    }
+
+    fn madsim_id(&self, index: NodeIndex) -> NodeId {
+        self.state().nodes[index.0 as usize].handle.id()
+    }
+
+    /// Spawns `future` on node `index`; it dies with the node.
+    pub fn spawn_on(&self, index: NodeIndex, future: impl Future<Output = ()> + Send + 'static) {
+        let handle = self.state().nodes[index.0 as usize].handle.clone();
+        drop(handle.spawn(future));
+    }
+
+    /// Spawns `future` on the harness, which no fault touches.
+    pub fn spawn_supervised(&self, future: impl Future<Output = ()> + Send + 'static) {
+        drop(self.shared.supervisor.spawn(future));
+    }
+
+    fn set_status(&self, index: NodeIndex, from: NodeStatus, to: NodeStatus) -> bool {
+        let mut state = self.state();
+        let node = &mut state.nodes[index.0 as usize];
+        let changed = node.status == from;
+        if changed {
+            node.status = to;
+        }
+        changed
+    }
+
+    /// Crashes node `index`: its tasks and volatile state are gone, its disk stays.
+    pub fn crash(&self, index: NodeIndex) -> bool {
+        let crashed = self.set_status(index, NodeStatus::Up, NodeStatus::Crashed)
+            || self.set_status(index, NodeStatus::Paused, NodeStatus::Crashed);
+        if crashed {
+            self.trace(index, EventKind::Crash, "node crashed");
+            Handle::current().kill(self.madsim_id(index));
+        }
+        crashed
+    }
+
+    /// Restarts node `index` if it is crashed; its init runs again.
+    pub fn restart(&self, index: NodeIndex) -> bool {
+        let restarted = self.set_status(index, NodeStatus::Crashed, NodeStatus::Up);
+        if restarted {
+            self.trace(index, EventKind::Restart, "node restarted");
+            Handle::current().restart(self.madsim_id(index));
+        }
+        restarted
+    }
+
+    /// Pauses node `index` if it is up.
+    pub fn pause(&self, index: NodeIndex) -> bool {
+        let paused = self.set_status(index, NodeStatus::Up, NodeStatus::Paused);
+        if paused {
+            self.trace(index, EventKind::FaultStart, "node paused");
+            Handle::current().pause(self.madsim_id(index));
+        }
+        paused
+    }
+
+    /// Resumes node `index` if it is paused.
+    pub fn resume(&self, index: NodeIndex) -> bool {
+        let resumed = self.set_status(index, NodeStatus::Paused, NodeStatus::Up);
+        if resumed {
+            self.trace(index, EventKind::FaultStop, "node resumed");
+            Handle::current().resume(self.madsim_id(index));
+        }
+        resumed
+    }
+
+    /// Crashes node `index` now and restarts it after `restart_after_ms`, from the harness.
+    pub fn crash_and_restart_later(&self, index: NodeIndex, restart_after_ms: u64) {
+        if self.crash(index) {
+            let sim = self.clone();
+            self.spawn_supervised(async move {
+                madsim::time::sleep(Duration::from_millis(restart_after_ms)).await;
+                sim.restart(index);
+            });
+        }
+    }
+
+    /// Counts one injected fault of `kind`.
+    pub fn count_fault(&self, kind: FaultKind) {
+        *self.state().faults.entry(kind.name().to_string()).or_insert(0) += 1;
+    }
+
+    /// Puts fault window `window_id` in force.
+    pub fn start_fault(&self, window_id: u64, fault: &Fault) {
+        self.count_fault(fault.kind());
+        self.trace(NodeIndex::NEMESIS, EventKind::FaultStart, format!("window {window_id}: {fault:?}"));
+        match fault {
+            Fault::Crash { node } => drop(self.node_index(node).map(|index| self.crash(index))),
+            Fault::Pause { node } => drop(self.node_index(node).map(|index| self.pause(index))),
+            network_fault => {
+                let mut state = self.state();
+                let names: BTreeMap<String, NodeIndex> = state
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(position, node)| (node.name.clone(), NodeIndex(position as u32)))
+                    .collect();
+                let all: Vec<NodeIndex> = names.values().copied().collect();
+                state.network.start(window_id, network_fault, |name| names.get(name).copied(), &all);
+            }
+        }
+    }
+
+    /// Ends fault window `window_id`.
+    pub fn stop_fault(&self, window_id: u64, fault: &Fault) {
+        self.trace(NodeIndex::NEMESIS, EventKind::FaultStop, format!("window {window_id}: {:?}", fault.kind()));
+        match fault {
+            Fault::Crash { node } => drop(self.node_index(node).map(|index| self.restart(index))),
+            Fault::Pause { node } => drop(self.node_index(node).map(|index| self.resume(index))),
+            _ => self.state().network.stop(window_id),
+        }
+    }
+
+    /// The heal phase: no more faults; every node restarted or resumed, every link repaired.
+    pub fn heal(&self) {
+        {
+            let mut state = self.state();
+            state.network.heal();
+            state.fault_points.deactivate();
+        }
+        for index in self.nodes() {
+            self.restart(index);
+            self.resume(index);
+        }
+    }
+
+    /// A run-wide unique RPC call id.
+    pub fn next_call_id(&self) -> u64 {
+        let mut state = self.state();
+        state.next_call_id += 1;
+        state.next_call_id
+    }
+
+    /// Decides the fate of one message and records it.
+    pub fn route(&self, from: NodeIndex, to: NodeIndex, is_reply: bool, detail: &dyn Fn() -> String) -> Route {
+        let route = self.state().network.route(from, to, is_reply);
+        match route {
+            Route::Drop(reason) => self.trace(from, EventKind::Drop, format!("{} {}", reason.name(), detail())),
+            Route::Deliver { copies: 2, extra_delay_ms } => {
+                self.trace(from, EventKind::Duplicate, format!("+{extra_delay_ms}ms {}", detail()))
+            }
+            Route::Deliver { extra_delay_ms, .. } => {
+                self.trace(from, EventKind::Send, format!("+{extra_delay_ms}ms {}", detail()))
+            }
+        }
+        route
+    }
+
+    /// Counts a pass over fault point `name` on node `index` and decides what it does.
+    pub fn pass_fault_point(&self, index: NodeIndex, name: &str) -> FaultPointAction {
+        let action = self.state().fault_points.pass(name);
+        if action != FaultPointAction::Pass {
+            self.count_fault(FaultKind::FaultPoint);
+            self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
+        }
+        action
+    }
+
+    /// Counts a `sometimes` property each time `condition` holds.
+    pub fn sometimes(&self, name: &str, condition: bool) {
+        let mut state = self.state();
+        let count = state.sometimes.entry(name.to_string()).or_insert(0);
+        *count += u64::from(condition);
+    }
+
+    /// Registers an invariant over the god's view.
+    pub fn register_invariant(&self, invariant: Invariant) {
+        self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Arc::new(invariant));
+    }
+
+    fn invariants(&self, safety: bool) -> Vec<Arc<Invariant>> {
+        let invariants = self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        invariants.iter().filter(|invariant| invariant.is_safety() == safety).cloned().collect()
+    }
+
+    /// Runs every safety invariant; called after each durable state change.
+    pub fn state_changed(&self) {
+        for invariant in self.invariants(true) {
+            if let Err(message) = (invariant.check)() {
+                self.violate(invariant.name, invariant.class, message);
+            }
+        }
+    }
+
+    /// Runs every convergence and liveness invariant; called once the run has quieted.
+    pub fn check_eventually(&self) {
+        for invariant in self.invariants(false) {
+            if let Err(message) = (invariant.check)() {
+                self.violate(invariant.name, invariant.class, message);
+            }
+        }
+    }
+
+    /// Records a violation (once per invariant) and asks the run to stop.
+    pub fn violate(&self, invariant: &str, class: ViolationClass, message: String) {
+        let at_ms = self.now_ms();
+        {
+            let mut state = self.state();
+            if state.violations.iter().any(|violation| violation.invariant == invariant) {
+                return;
+            }
+            let violation = Violation { invariant: invariant.to_string(), class, at_ms, message: message.clone() };
+            state.violations.push(violation);
+        }
+        self.trace(NodeIndex::NEMESIS, EventKind::Violation, format!("{invariant}: {message}"));
+        self.request_stop();
+    }
+
+    /// Asks the run to end as soon as the driver wakes.
+    pub fn request_stop(&self) {
+        self.state().stopped = true;
+        self.shared.stop.notify_waiters();
+    }
+
+    /// Whether the run was asked to end.
+    pub fn stopped(&self) -> bool {
+        self.state().stopped
+    }
+
+    /// Sleeps `duration_ms` of simulated time, or less if the run is asked to stop.
+    pub async fn wait_ms(&self, duration_ms: u64) {
+        if self.stopped() {
+            return;
+        }
+        let _ = madsim::time::timeout(Duration::from_millis(duration_ms), self.shared.stop.notified()).await;
+    }
+
+    /// Kills every node and lets the runtime drop their tasks.
+    pub async fn shutdown(&self) {
+        self.state().ended_us = Some(self.now_us());
+        let ids: Vec<NodeId> = self.state().nodes.iter().map(|node| node.handle.id()).collect();
+        for id in ids {
+            Handle::current().kill(id);
+        }
+        madsim::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    /// What the run leaves behind; works after a panic too.
+    pub fn results(&self) -> WorldResults {
+        let state = self.state();
+        let last_us = state.trace.kept().last().map_or(0, |event| event.at_us);
+        WorldResults {
+            violations: state.violations.clone(),
+            trace_hash: state.trace.hash_hex(),
+            events: state.trace.count(),
+            sim_ms: state.ended_us.unwrap_or(last_us) / 1000,
+            faults: state.faults.clone(),
+            coverage: Coverage {
+                fault_points: state.fault_points.counts().clone(),
+                sometimes: state.sometimes.clone(),
+            },
+            trace_tail: state.trace.kept().map(|event| event.to_string()).collect(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The `fleetsim` command: list, run (and, as the project grows, replay, fuzz, hunt,
+//! merge and shrink). Exit codes are part of the contract: 0 pass, 1 violation, 2 bad input.
+
+mod cli;
+mod list;
+mod run;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit code of a clean run or command.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code when a violation was found.
+pub const EXIT_VIOLATION: u8 = 1;
+/// Exit code for bad input: unknown scenario or bug, malformed seed, unreadable file.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    init_logging();
+    let command = cli::Cli::parse();
+    let result = match command.command {
+        cli::Command::List(arguments) => list::list(&arguments),
+        cli::Command::Run(arguments) => run::run(&arguments),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("fleetsim: {error}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Logs go to standard error through `tracing`, filtered by `RUST_LOG` (default: warn).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,madsim=error"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
