@@ -19,8 +19,28 @@ pub struct BugInfo {
     pub scenario: &'static str,
 }
 
+/// DeleteVM releases the IP and deletes the row before destroying the VM.
+pub const IP_RELEASED_BEFORE_DESTROY: &str = "ip-released-before-destroy";
+/// A retried DeleteVM treats "not found" / "already free" as an error.
+pub const DELETE_NOT_IDEMPOTENT: &str = "delete-not-idempotent";
+
 /// Every bug switch the model implements.
-pub const CATALOG: &[BugInfo] = &[];
+pub const CATALOG: &[BugInfo] = &[
+    BugInfo {
+        id: IP_RELEASED_BEFORE_DESTROY,
+        seed_file: "000",
+        story: "DeleteVM releases the IP, deletes the row, then destroys; a crash in between orphans a running VM whose IP is handed out again",
+        invariants: &["unique-ip", "no-orphan-vm"],
+        scenario: "smoke",
+    },
+    BugInfo {
+        id: DELETE_NOT_IDEMPOTENT,
+        seed_file: "000",
+        story: "a retried delete treats 'not found' (VM or IP already gone) as an error, so it retries until it gives up",
+        invariants: &["jobs-terminate", "no-orphan-vm"],
+        scenario: "smoke",
+    },
+];
 
 /// The catalog entry of `id`, if the model implements it.
 pub fn find(id: &str) -> Option<&'static BugInfo> {

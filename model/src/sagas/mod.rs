@@ -23,6 +23,13 @@ pub struct SagaContext {
     pub topology: Topology,
 }
 
+impl SagaContext {
+    /// Whether catalog bug `id` is switched on in this run.
+    pub fn bug(&self, id: &str) -> bool {
+        self.node.sim().bug(id)
+    }
+}
+
 /// Runs the saga of one job kind.
 pub async fn run_job(saga: &SagaContext, kind: JobKind) -> Result<(), StepError> {
     match kind {
