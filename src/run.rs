@@ -60,8 +60,8 @@ fn json_view(outcome: &Outcome, with_trace: bool) -> serde_json::Value {
 
 fn print_text(outcome: &Outcome, with_trace: bool) {
     if with_trace {
-        for line in &outcome.trace_tail {
-            println!("{line}");
+        for event in &outcome.trace_tail {
+            println!("{event}");
         }
     }
     let verdict = if outcome.passed() { "PASS" } else { "FAIL" };

@@ -21,11 +21,21 @@ fn first_detection(bug: &str, scenario: &str) -> Option<fleetsim_sim::Outcome> {
 fn every_catalog_bug_is_caught_by_an_expected_invariant_and_replays() {
     assert!(!CATALOG.is_empty());
     for bug in CATALOG {
-        let found = first_detection(bug.id, bug.scenario).unwrap_or_else(|| panic!("{} not caught in {SEEDS_MAX} seeds", bug.id));
+        let found = first_detection(bug.id, bug.scenario)
+            .unwrap_or_else(|| panic!("{} not caught in {SEEDS_MAX} seeds", bug.id));
         let fired: Vec<&str> = found.violations.iter().map(|violation| violation.invariant.as_str()).collect();
-        assert!(fired.iter().any(|name| bug.invariants.contains(name)), "{}: fired {fired:?}, expected one of {:?}", bug.id, bug.invariants);
-        let again = fleetsim_scenarios::run_scenario(&RunConfig::new(bug.scenario, found.seed).with_bug(bug.id)).unwrap();
-        assert_eq!((again.trace_hash.clone(), again.violations.clone()), (found.trace_hash.clone(), found.violations.clone()));
+        assert!(
+            fired.iter().any(|name| bug.invariants.contains(name)),
+            "{}: fired {fired:?}, expected one of {:?}",
+            bug.id,
+            bug.invariants
+        );
+        let again =
+            fleetsim_scenarios::run_scenario(&RunConfig::new(bug.scenario, found.seed).with_bug(bug.id)).unwrap();
+        assert_eq!(
+            (again.trace_hash.clone(), again.violations.clone()),
+            (found.trace_hash.clone(), found.violations.clone())
+        );
         let fixed = support::run(bug.scenario, found.seed);
         assert!(fixed.passed(), "{}: the fixed model fails seed {:#x} too: {:?}", bug.id, found.seed, fixed.violations);
     }

@@ -32,5 +32,5 @@ pub use rpc::{BoxFuture, Handler, Rpc, RpcError};
 pub use runner::{generate_plan, run, RunError};
 pub use scenario::{Scenario, System};
 pub use seed::{parse_seed, StreamRng};
-pub use trace::EventKind;
+pub use trace::{Event, EventKind};
 pub use world::Sim;

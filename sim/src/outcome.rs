@@ -85,8 +85,8 @@ pub struct Outcome {
     pub coverage: Coverage,
     /// The plan that ran, so the run can be replayed from it alone.
     pub plan: serde_json::Value,
-    /// The last trace events, oldest first.
-    pub trace_tail: Vec<String>,
+    /// The last trace events, oldest first (every event when the run kept the full trace).
+    pub trace_tail: Vec<crate::trace::Event>,
 }
 
 impl Outcome {

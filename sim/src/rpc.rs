@@ -168,7 +168,12 @@ async fn dispatch<Request: Message, Reply: Message>(
         let Envelope { from, reply_address, call_id, body } = *envelope;
         match body {
             Body::Request(request) => {
-                sim.trace(me, EventKind::Deliver, format!("call #{call_id} from {}: {request:?}", sim.node_name(from)));
+                sim.trace_message(
+                    me,
+                    from,
+                    EventKind::Deliver,
+                    format!("call #{call_id} from {}: {request:?}", sim.node_name(from)),
+                );
                 let Some(handler) = handler.clone() else { continue };
                 let replier = inner.clone();
                 madsim::task::spawn(async move {
@@ -186,7 +191,12 @@ async fn dispatch<Request: Message, Reply: Message>(
             }
             Body::Reply(reply) => match inner.pending().remove(&call_id) {
                 Some(waiting) => {
-                    sim.trace(me, EventKind::Deliver, format!("reply #{call_id} from {}", sim.node_name(from)));
+                    sim.trace_message(
+                        me,
+                        from,
+                        EventKind::Deliver,
+                        format!("reply #{call_id} from {}", sim.node_name(from)),
+                    );
                     let _ = waiting.send(reply);
                 }
                 None => sim.trace(

@@ -72,6 +72,9 @@ pub struct Event {
     pub at_us: u64,
     /// Name of the node it happened on (`nemesis` for the harness).
     pub node: String,
+    /// For a message event, the node at the other end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
     /// What happened.
     pub kind: EventKind,
     /// Words about it, naming the objects involved.
@@ -89,7 +92,11 @@ impl fmt::Display for Event {
             self.node,
             self.kind.name(),
             self.detail
-        )
+        )?;
+        match &self.peer {
+            Some(peer) => write!(formatter, " [peer {peer}]"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -120,9 +127,11 @@ impl Trace {
     }
 
     /// Appends an event and folds it into the hash; returns the number of events so far.
-    pub fn record(&mut self, at_us: u64, node: &str, kind: EventKind, detail: String) -> u64 {
+    pub fn record(&mut self, at_us: u64, node: &str, peer: Option<&str>, kind: EventKind, detail: String) -> u64 {
         let mut hash = fnv(self.hash, &at_us.to_le_bytes());
         hash = fnv(hash, node.as_bytes());
+        hash = fnv(hash, &[0xfd]);
+        hash = fnv(hash, peer.unwrap_or("").as_bytes());
         hash = fnv(hash, &[0xff, kind as u8]);
         hash = fnv(hash, detail.as_bytes());
         self.hash = fnv(hash, &[0xfe]);
@@ -130,7 +139,8 @@ impl Trace {
             if self.kept.len() == self.kept_max {
                 self.kept.pop_front();
             }
-            let event = Event { index: self.count, at_us, node: node.to_string(), kind, detail };
+            let peer = peer.map(str::to_string);
+            let event = Event { index: self.count, at_us, node: node.to_string(), peer, kind, detail };
             self.kept.push_back(event);
         }
         self.count += 1;
@@ -165,8 +175,8 @@ mod tests {
     #[test]
     fn hash_depends_on_every_field_and_on_order() {
         let mut base = Trace::new(4);
-        base.record(1, "a", EventKind::Send, "x".into());
-        base.record(2, "b", EventKind::Deliver, "y".into());
+        base.record(1, "a", None, EventKind::Send, "x".into());
+        base.record(2, "b", None, EventKind::Deliver, "y".into());
         let variants: [(u64, &str, EventKind, &str); 4] = [
             (9, "b", EventKind::Deliver, "y"),
             (2, "c", EventKind::Deliver, "y"),
@@ -175,13 +185,13 @@ mod tests {
         ];
         for (at_us, node, kind, detail) in variants {
             let mut other = Trace::new(4);
-            other.record(1, "a", EventKind::Send, "x".into());
-            other.record(at_us, node, kind, detail.into());
+            other.record(1, "a", None, EventKind::Send, "x".into());
+            other.record(at_us, node, None, kind, detail.into());
             assert_ne!(other.hash(), base.hash(), "{node} {detail}");
         }
         let mut swapped = Trace::new(4);
-        swapped.record(2, "b", EventKind::Deliver, "y".into());
-        swapped.record(1, "a", EventKind::Send, "x".into());
+        swapped.record(2, "b", None, EventKind::Deliver, "y".into());
+        swapped.record(1, "a", None, EventKind::Send, "x".into());
         assert_ne!(swapped.hash(), base.hash());
     }
 
@@ -189,7 +199,7 @@ mod tests {
     fn memory_is_bounded_while_the_hash_covers_everything() {
         let mut trace = Trace::new(3);
         for index in 0..10 {
-            trace.record(index, "n", EventKind::Step, format!("{index}"));
+            trace.record(index, "n", None, EventKind::Step, format!("{index}"));
         }
         assert_eq!(trace.count(), 10);
         let kept: Vec<u64> = trace.kept().map(|event| event.index).collect();

@@ -9,7 +9,7 @@ use crate::outcome::{Coverage, Violation, ViolationClass};
 use crate::plan::FaultPointPlan;
 use crate::property::Invariant;
 use crate::seed::{stream_rng, Stream, StreamRng};
-use crate::trace::{EventKind, Trace};
+use crate::trace::{Event, EventKind, Trace};
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use madsim::time::{Duration, Instant};
@@ -100,8 +100,8 @@ pub struct WorldResults {
     pub faults: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties reached.
     pub coverage: Coverage,
-    /// The kept trace events, formatted, oldest first.
-    pub trace_tail: Vec<String>,
+    /// The kept trace events, oldest first.
+    pub trace_tail: Vec<Event>,
 }
 
 impl Sim {
@@ -170,14 +170,24 @@ impl Sim {
 
     /// Records an event; past `events_max` the run fails as a liveness violation.
     pub fn trace(&self, node: NodeIndex, kind: EventKind, detail: impl Into<String>) {
+        self.trace_with_peer(node, None, kind, detail.into());
+    }
+
+    /// Records a message event between `node` and `peer`.
+    pub fn trace_message(&self, node: NodeIndex, peer: NodeIndex, kind: EventKind, detail: impl Into<String>) {
+        self.trace_with_peer(node, Some(peer), kind, detail.into());
+    }
+
+    fn trace_with_peer(&self, node: NodeIndex, peer: Option<NodeIndex>, kind: EventKind, detail: String) {
         let at_us = self.now_us();
         let mut state = self.state();
-        let name = match node {
-            NodeIndex::NEMESIS => NEMESIS_NAME,
-            NodeIndex(index) => state.nodes[index as usize].name.as_str(),
-        }
-        .to_string();
-        let count = state.trace.record(at_us, &name, kind, detail.into());
+        let name_of = |state: &State, index: NodeIndex| match index {
+            NodeIndex::NEMESIS => NEMESIS_NAME.to_string(),
+            NodeIndex(position) => state.nodes[position as usize].name.clone(),
+        };
+        let name = name_of(&state, node);
+        let peer_name = peer.map(|peer| name_of(&state, peer));
+        let count = state.trace.record(at_us, &name, peer_name.as_deref(), kind, detail);
         if count > self.shared.limits.events_max {
             let message = format!("the run produced more than {} trace events", self.shared.limits.events_max);
             let violation = Violation {
@@ -512,7 +522,7 @@ impl Sim {
                 fault_points: state.fault_points.counts().clone(),
                 sometimes: state.sometimes.clone(),
             },
-            trace_tail: state.trace.kept().map(|event| event.to_string()).collect(),
+            trace_tail: state.trace.kept().cloned().collect(),
         }
     }
 }

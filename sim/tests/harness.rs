@@ -179,8 +179,8 @@ fn plan(workload: Vec<(u64, Operation)>, faults: Vec<(u64, u64, Fault)>) -> Plan
 }
 
 fn replies(outcome: &Outcome) -> Vec<String> {
-    let steps = outcome.trace_tail.iter().filter(|line| line.contains(" step "));
-    steps.filter_map(|line| line.split_once(" reply ").map(|(_, reply)| reply.to_string())).collect()
+    let steps = outcome.trace_tail.iter().filter(|event| event.kind == fleetsim_sim::EventKind::Step);
+    steps.filter_map(|event| event.detail.strip_prefix("reply ").map(str::to_string)).collect()
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn a_system_that_never_settles_fails_its_liveness_check_after_the_quiet_bound() 
 }
 
 fn count(outcome: &Outcome, needle: &str) -> usize {
-    outcome.trace_tail.iter().filter(|line| line.contains(needle)).count()
+    outcome.trace_tail.iter().filter(|event| event.to_string().contains(needle)).count()
 }
 
 #[test]
