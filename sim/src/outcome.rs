@@ -85,6 +85,9 @@ pub struct Outcome {
     pub coverage: Coverage,
     /// The plan that ran, so the run can be replayed from it alone.
     pub plan: serde_json::Value,
+    /// The bounds the run ran under (the scenario's defaults unless the config gave some).
+    #[serde(default)]
+    pub limits: crate::config::Limits,
     /// The last trace events, oldest first (every event when the run kept the full trace).
     pub trace_tail: Vec<crate::trace::Event>,
 }

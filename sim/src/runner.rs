@@ -62,7 +62,7 @@ pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, Run
     let wall_started = std::time::Instant::now();
     let (results, panic) = execute(scenario, setup, plan);
     let wall_ms = wall_started.elapsed().as_millis() as u64;
-    Ok(assemble(config, results, panic, plan_json, wall_ms))
+    Ok(assemble(config, results, panic, plan_json, limits, wall_ms))
 }
 
 /// Runs the plan in a fresh runtime; returns what the world recorded and any panic message.
@@ -189,6 +189,7 @@ fn assemble(
     results: Option<WorldResults>,
     panic: Option<String>,
     plan: serde_json::Value,
+    limits: Limits,
     wall_ms: u64,
 ) -> Outcome {
     let results = results.unwrap_or_else(|| WorldResults {
@@ -217,6 +218,7 @@ fn assemble(
         faults: results.faults,
         coverage: results.coverage,
         plan,
+        limits,
         trace_tail: results.trace_tail,
     }
 }
