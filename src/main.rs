@@ -1,9 +1,18 @@
-//! The `fleetsim` command: list, run (and, as the project grows, replay, fuzz, hunt,
-//! merge and shrink). Exit codes are part of the contract: 0 pass, 1 violation, 2 bad input.
+//! The `fleetsim` command: list, run, fuzz, replay, hunt, merge and shrink. Exit codes are part
+//! of the contract: 0 pass, 1 violation, 2 bad input, 3 a replay that diverged.
 
+mod build_info;
 mod cli;
+mod files;
+mod fuzz;
+mod hunt;
 mod list;
+mod merge;
+mod replay;
+mod report;
 mod run;
+mod shrink;
+mod trace_filter;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -21,6 +30,11 @@ fn main() -> ExitCode {
     let result = match command.command {
         cli::Command::List(arguments) => list::list(&arguments),
         cli::Command::Run(arguments) => run::run(&arguments),
+        cli::Command::Fuzz(arguments) => fuzz::fuzz(&arguments),
+        cli::Command::Replay(arguments) => replay::replay(&arguments),
+        cli::Command::Hunt(arguments) => hunt::hunt(&arguments),
+        cli::Command::Merge(arguments) => merge::merge(&arguments),
+        cli::Command::Shrink(arguments) => shrink::shrink(&arguments),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,261 @@
+//! Running a campaign: positions handed out in order to worker threads, each run in its own
+//! runtime, results folded into the checkpointed totals, failure reports written at once.
+
+use crate::fuzz::checkpoint::{Checkpoint, CheckpointStore, JournalLine, IN_FLIGHT_WINDOW_MAX};
+use crate::fuzz::progress::{Progress, Snapshot};
+use crate::fuzz::spec::CampaignSpec;
+use crate::fuzz::tally::{ReportDecision, RunRecord};
+use crate::report::failure::FailureReport;
+use fleetsim_sim::{Outcome, RunConfig, Verdict, Violation, ViolationClass};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Why a campaign stopped before running every position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The `--time` bound was reached.
+    TimeBound,
+}
+
+/// How a campaign ran: its final state and what this process did.
+#[derive(Debug)]
+pub struct CampaignResult {
+    /// The final checkpoint: the campaign and the totals of every finished run.
+    pub checkpoint: Checkpoint,
+    /// Runs finished before this process started (restored from the checkpoint).
+    pub runs_restored: u64,
+    /// Runs this process finished.
+    pub runs_executed: u64,
+    /// Wall time of this process's part.
+    pub wall: Duration,
+    /// Set when a bound stopped the campaign early.
+    pub stopped_by: Option<StopReason>,
+}
+
+/// Options of one campaign process.
+#[derive(Clone, Debug)]
+pub struct CampaignOptions {
+    /// Output folder.
+    pub folder: PathBuf,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall-clock bound, if any.
+    pub time_max: Option<Duration>,
+    /// Print progress to standard error.
+    pub progress: bool,
+}
+
+struct State {
+    next: u64,
+    end: u64,
+    checkpoint: Checkpoint,
+    store: CheckpointStore,
+    runs_executed: u64,
+    stopped_by: Option<StopReason>,
+    error: Option<String>,
+    workers_running: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wakeup: Condvar,
+    spec: CampaignSpec,
+    folder: PathBuf,
+    deadline: Option<Instant>,
+}
+
+/// Runs (the rest of) a campaign whose checkpoint is `checkpoint`, persisted through `store`.
+pub fn run_campaign(
+    checkpoint: Checkpoint,
+    store: CheckpointStore,
+    options: &CampaignOptions,
+) -> Result<CampaignResult, String> {
+    let started = Instant::now();
+    let items = checkpoint.spec.items();
+    let runs_restored = checkpoint.tally.runs;
+    let jobs = options.jobs.max(1);
+    let shared = Shared {
+        spec: checkpoint.spec.clone(),
+        folder: options.folder.clone(),
+        deadline: options.time_max.map(|limit| started + limit),
+        state: Mutex::new(State {
+            next: checkpoint.done.watermark.max(items.start),
+            end: items.end,
+            checkpoint,
+            store,
+            runs_executed: 0,
+            stopped_by: None,
+            error: None,
+            workers_running: jobs,
+        }),
+        wakeup: Condvar::new(),
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| work(&shared));
+        }
+        watch(&shared, options.progress);
+    });
+    let mut state = shared.state.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(error) = state.error.take() {
+        return Err(error);
+    }
+    state.store.save(&state.checkpoint)?;
+    Ok(CampaignResult {
+        checkpoint: state.checkpoint,
+        runs_restored,
+        runs_executed: state.runs_executed,
+        wall: started.elapsed(),
+        stopped_by: state.stopped_by,
+    })
+}
+
+/// The main thread's part: progress until every worker has stopped.
+fn watch(shared: &Shared, show: bool) {
+    let mut progress = Progress::start();
+    loop {
+        let (snapshot, running) = {
+            let state = shared.lock();
+            (snapshot(&state), state.workers_running)
+        };
+        if running == 0 {
+            if show {
+                progress.finish(snapshot);
+            }
+            return;
+        }
+        if show {
+            progress.tick(snapshot);
+        }
+        std::thread::sleep(progress.interval());
+    }
+}
+
+fn snapshot(state: &State) -> Snapshot {
+    let tally = &state.checkpoint.tally;
+    let items = state.checkpoint.spec.items();
+    Snapshot {
+        runs: tally.runs,
+        runs_planned: items.end - items.start,
+        runs_executed: state.runs_executed,
+        failures: tally.failures,
+        distinct: tally.distinct.len() as u64,
+    }
+}
+
+/// One worker thread: take a position, run it, record it, until none is left.
+fn work(shared: &Shared) {
+    while let Some(item) = shared.take() {
+        let config = shared.spec.run_config(item);
+        let outcome = run_guarded(&config);
+        shared.finish(item, &outcome);
+    }
+    shared.lock().workers_running -= 1;
+    shared.wakeup.notify_all();
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next position to run, in order, waiting while the window beyond the watermark is full.
+    fn take(&self) -> Option<u64> {
+        let mut state = self.lock();
+        loop {
+            if state.error.is_some() || state.stopped_by.is_some() {
+                return None;
+            }
+            if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                state.stopped_by = Some(StopReason::TimeBound);
+                return None;
+            }
+            while state.next < state.end && state.checkpoint.done.contains(state.next) {
+                state.next += 1;
+            }
+            if state.next >= state.end {
+                return None;
+            }
+            if state.next < state.checkpoint.done.watermark + IN_FLIGHT_WINDOW_MAX {
+                state.next += 1;
+                return Some(state.next - 1);
+            }
+            state = self.wakeup.wait_timeout(state, Duration::from_millis(100)).expect("the lock is not poisoned").0;
+        }
+    }
+
+    /// Records a finished run: report first (if it is a new or earlier failure), then the journal.
+    fn finish(&self, item: u64, outcome: &Outcome) {
+        let record = RunRecord::of(item, outcome);
+        let mut state = self.lock();
+        let result = record_run(&mut state, &self.folder, &record, outcome);
+        if let Err(error) = result {
+            state.error.get_or_insert(error);
+        }
+        drop(state);
+        self.wakeup.notify_all();
+    }
+}
+
+fn record_run(state: &mut State, folder: &Path, record: &RunRecord, outcome: &Outcome) -> Result<(), String> {
+    let report = match state.checkpoint.tally.decide(record) {
+        ReportDecision::Write => Some(write_report(folder, outcome, state.checkpoint.spec.strategy)?),
+        ReportDecision::Keep | ReportDecision::Drop => None,
+    };
+    let line = JournalLine { record: record.clone(), report };
+    let checkpoint_due = state.store.append(&line)?;
+    state.checkpoint.apply(&line);
+    state.runs_executed += 1;
+    if checkpoint_due {
+        let checkpoint = state.checkpoint.clone();
+        state.store.save(&checkpoint)?;
+    }
+    Ok(())
+}
+
+/// Writes a failure report under `folder/failures/`; returns its path relative to `folder`.
+fn write_report(folder: &Path, outcome: &Outcome, strategy: fleetsim_sim::FaultStrategy) -> Result<String, String> {
+    let signature = crate::report::failure::Signature::of(outcome).expect("only failures get reports");
+    let relative = format!("failures/{}.json", signature.file_stem());
+    let path = folder.join(&relative);
+    let report = FailureReport::from_outcome(outcome, strategy, &path);
+    report.write(&path).map_err(|error| format!("cannot write failure report {}: {error}", path.display()))?;
+    Ok(relative)
+}
+
+/// Runs one configuration; a panic that escapes the harness or a refused input is a failed outcome.
+pub fn run_guarded(config: &RunConfig) -> Outcome {
+    let ran = catch_unwind(AssertUnwindSafe(|| fleetsim_scenarios::run_scenario(config)));
+    let (invariant, message) = match ran {
+        Ok(Ok(outcome)) => return outcome,
+        Ok(Err(error)) => ("run-refused", error.to_string()),
+        Err(payload) => ("panic", panic_message(payload.as_ref())),
+    };
+    let violation = Violation { invariant: invariant.to_string(), class: ViolationClass::Panic, at_ms: 0, message };
+    Outcome {
+        scenario: config.scenario.clone(),
+        seed: config.seed,
+        bugs: config.bugs.iter().cloned().collect(),
+        outcome: Verdict::Fail,
+        violations: vec![violation],
+        trace_hash: format!("{:016x}", 0),
+        events: 0,
+        sim_ms: 0,
+        wall_ms: 0,
+        faults: Default::default(),
+        coverage: Default::default(),
+        plan: serde_json::Value::Null,
+        limits: config.limits.clone().unwrap_or_default(),
+        trace_tail: Vec::new(),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-text payload".to_string())
+}

@@ -1,0 +1,230 @@
+//! `fleetsim fuzz`: a campaign of many seeds over worker threads, resumable and shardable.
+
+pub mod campaign;
+pub mod checkpoint;
+pub mod progress;
+pub mod shard;
+pub mod spec;
+pub mod tally;
+
+use crate::cli::FuzzArguments;
+use crate::report::summary::{Summary, SummaryContext};
+use crate::{EXIT_PASS, EXIT_VIOLATION};
+use campaign::{CampaignOptions, StopReason};
+use checkpoint::{Checkpoint, CheckpointStore};
+use fleetsim_sim::{parse_seed, FaultStrategy};
+use shard::Shard;
+use spec::CampaignSpec;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Seeds of the default campaign, each run on every scenario: under a minute on two cores.
+pub const DEFAULT_SEEDS: u64 = 10_000;
+
+/// Runs `fleetsim fuzz`: exit 0 without failure, 1 with failures.
+pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
+    let folder = arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| crate::files::default_output_folder(""));
+    let (store, checkpoint) = if arguments.resume {
+        let (store, checkpoint) = CheckpointStore::open(&folder)?;
+        check_resumable(&checkpoint.spec, arguments)?;
+        (store, checkpoint)
+    } else {
+        let checkpoint = Checkpoint::fresh(spec_from(arguments)?);
+        (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
+    };
+    let options = CampaignOptions {
+        folder: folder.clone(),
+        jobs: jobs_from(arguments.jobs)?,
+        time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
+        progress: !arguments.quiet,
+    };
+    eprintln!(
+        "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
+        checkpoint.spec.seeds,
+        checkpoint.spec.start,
+        checkpoint.spec.scenarios.join(", "),
+        checkpoint.spec.shard,
+        options.jobs,
+        folder.display()
+    );
+    let result = campaign::run_campaign(checkpoint, store, &options)?;
+    let items = result.checkpoint.spec.items();
+    let context = SummaryContext {
+        campaign: result.checkpoint.spec.clone(),
+        shards: vec![result.checkpoint.spec.shard],
+        runs_planned: items.end - items.start,
+        runs_restored: result.runs_restored,
+        runs_executed: result.runs_executed,
+        wall_s: result.wall.as_secs_f64(),
+        stopped_by: result.stopped_by.map(|StopReason::TimeBound| "time_s_max".to_string()),
+    };
+    let summary = Summary::new(&result.checkpoint.tally, context);
+    crate::report::write_outputs(&folder, &summary)?;
+    print_summary(&summary, &folder);
+    Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
+}
+
+fn print_summary(summary: &Summary, folder: &std::path::Path) {
+    println!(
+        "{} runs ({} planned{}), {} failed runs, {} distinct failures, {:.0} seeds/s",
+        summary.runs,
+        summary.runs_planned,
+        summary.stopped_by.as_deref().map(|bound| format!(", stopped by {bound}")).unwrap_or_default(),
+        summary.failures,
+        summary.distinct_failures,
+        summary.seeds_per_sec
+    );
+    for entry in &summary.failure_reports {
+        let path = folder.join(&entry.report);
+        println!(
+            "  {} {} seed {:#x} ({} runs): fleetsim replay {}",
+            entry.signature.scenario,
+            entry.signature.invariant,
+            entry.seed,
+            entry.runs,
+            path.display()
+        );
+    }
+    if !summary.coverage.sometimes_never_reached.is_empty() {
+        println!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
+    }
+    println!("report: {}", folder.join("index.html").display());
+}
+
+/// The campaign the arguments describe, validated.
+pub fn spec_from(arguments: &FuzzArguments) -> Result<CampaignSpec, String> {
+    let scenarios = scenarios_from(arguments.scenario.as_deref().unwrap_or("all"))?;
+    let seeds = arguments.seeds.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
+    let seeds = seeds.unwrap_or(DEFAULT_SEEDS);
+    if seeds == 0 {
+        return Err("--seeds must be at least 1".to_string());
+    }
+    let start = arguments.start.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
+    let strategy = strategy_from(arguments.strategy.as_deref().unwrap_or("swarm"))?;
+    Ok(CampaignSpec {
+        scenarios,
+        seeds,
+        start: start.unwrap_or(1),
+        bugs: crate::hunt::bugs_checked(&arguments.bugs)?,
+        strategy,
+        shard: shard_from(arguments.shard.as_deref())?,
+    })
+}
+
+/// On `--resume`, every campaign argument given must match the checkpoint's.
+fn check_resumable(found: &CampaignSpec, arguments: &FuzzArguments) -> Result<(), String> {
+    let given = FuzzArguments {
+        scenario: arguments.scenario.clone().or_else(|| Some(scenario_argument(found))),
+        seeds: arguments.seeds.clone().or_else(|| Some(found.seeds.to_string())),
+        start: arguments.start.clone().or_else(|| Some(found.start.to_string())),
+        strategy: arguments.strategy.clone().or_else(|| Some(found.strategy.name().to_string())),
+        shard: arguments.shard.clone().or_else(|| Some(found.shard.to_string())),
+        bugs: if arguments.bugs.is_empty() { found.bugs.clone() } else { arguments.bugs.clone() },
+        ..arguments.clone()
+    };
+    let wanted = spec_from(&given)?;
+    if &wanted != found {
+        return Err(format!(
+            "--resume: the arguments describe another campaign than the checkpoint's ({}); leave them out or repeat the original ones",
+            serde_json::to_string(found).expect("a spec serializes")
+        ));
+    }
+    Ok(())
+}
+
+fn scenario_argument(spec: &CampaignSpec) -> String {
+    let all: Vec<String> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name.to_string()).collect();
+    if spec.scenarios == all {
+        "all".to_string()
+    } else {
+        spec.scenarios.join(",")
+    }
+}
+
+/// `all`, or a comma-separated list of known scenarios.
+pub fn scenarios_from(text: &str) -> Result<Vec<String>, String> {
+    let known: Vec<String> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name.to_string()).collect();
+    if text == "all" {
+        return Ok(known);
+    }
+    let mut chosen = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        if !known.iter().any(|known| known == name) {
+            return Err(format!("unknown scenario '{name}' (known: all, {})", known.join(", ")));
+        }
+        if !chosen.iter().any(|chosen: &String| chosen == name) {
+            chosen.push(name.to_string());
+        }
+    }
+    Ok(chosen)
+}
+
+/// A fault strategy by name.
+pub fn strategy_from(text: &str) -> Result<FaultStrategy, String> {
+    FaultStrategy::from_name(text).ok_or_else(|| format!("unknown strategy '{text}' (known: none, uniform, swarm)"))
+}
+
+/// `--jobs`, or one per core.
+pub fn jobs_from(jobs: Option<usize>) -> Result<usize, String> {
+    match jobs {
+        Some(0) => Err("--jobs must be at least 1".to_string()),
+        Some(jobs) if jobs > JOBS_MAX => Err(format!("--jobs {jobs} is above the bound of {JOBS_MAX}")),
+        Some(jobs) => Ok(jobs),
+        None => Ok(std::thread::available_parallelism().map(usize::from).unwrap_or(1)),
+    }
+}
+
+/// Most worker threads one process runs.
+pub const JOBS_MAX: usize = 1_024;
+
+/// `--shard`, else the batch engine's environment, else the whole campaign.
+fn shard_from(flag: Option<&str>) -> Result<Shard, String> {
+    if let Some(text) = flag {
+        return Shard::parse(text);
+    }
+    Ok(Shard::from_environment(|name| std::env::var(name).ok())?.unwrap_or(Shard::WHOLE))
+}
+
+/// A wall-clock duration: `90`, `90s`, `15m`, `2h`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let malformed = || format!("malformed duration '{text}' (examples: 90s, 15m, 2h, 1h30m)");
+    let mut seconds: u64 = 0;
+    let mut number = String::new();
+    for character in text.trim().chars() {
+        if character.is_ascii_digit() {
+            number.push(character);
+            continue;
+        }
+        let unit = match character {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(malformed()),
+        };
+        let value: u64 = number.parse().map_err(|_| malformed())?;
+        seconds = seconds.checked_add(value.checked_mul(unit).ok_or_else(malformed)?).ok_or_else(malformed)?;
+        number.clear();
+    }
+    if !number.is_empty() {
+        seconds = seconds.checked_add(number.parse().map_err(|_| malformed())?).ok_or_else(malformed)?;
+    }
+    if seconds == 0 {
+        return Err(malformed());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_the_rest() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        for bad in ["", "0s", "5d", "m", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

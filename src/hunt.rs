@@ -1,0 +1,169 @@
+//! `fleetsim hunt`: for each catalog bug, seeds of its home scenario until the first violation.
+
+use crate::cli::HuntArguments;
+use crate::fuzz::campaign::run_guarded;
+use crate::fuzz::{jobs_from, strategy_from};
+use crate::report::failure::FailureReport;
+use crate::{EXIT_PASS, EXIT_VIOLATION};
+use fleetsim_model::bugs::{BugInfo, CATALOG};
+use fleetsim_sim::{parse_seed, FaultStrategy, Outcome, RunConfig};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Most seeds `--max-seeds` may ask for per bug.
+pub const HUNT_SEEDS_MAX: u64 = 100_000_000;
+
+/// What hunting one bug found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HuntResult {
+    /// The catalog bug.
+    pub bug: String,
+    /// Its home scenario.
+    pub scenario: String,
+    /// Whether a seed violated an invariant.
+    pub found: bool,
+    /// Seeds tried, in order, up to and including the first detection.
+    pub seeds_tried: u64,
+    /// The first seed (in seed order) that violated an invariant.
+    pub first_seed: Option<u64>,
+    /// The invariants that run violated.
+    pub invariants: Vec<String>,
+    /// Whether one of them is an invariant the catalog expects to catch the bug.
+    pub expected_invariant: bool,
+    /// Wall milliseconds the hunt took.
+    pub wall_ms: u64,
+    /// The report of the detecting run.
+    pub report: Option<String>,
+}
+
+/// How to hunt.
+#[derive(Clone, Copy, Debug)]
+struct HuntOptions {
+    start: u64,
+    seeds_max: u64,
+    jobs: usize,
+    strategy: FaultStrategy,
+}
+
+/// Runs `fleetsim hunt`: exit 0 when every bug was found, 1 when some were not.
+pub fn hunt(arguments: &HuntArguments) -> Result<u8, String> {
+    let bugs: Vec<&BugInfo> = if arguments.bug == "all" {
+        CATALOG.iter().collect()
+    } else {
+        bugs_checked(std::slice::from_ref(&arguments.bug))?;
+        CATALOG.iter().filter(|bug| bug.id == arguments.bug).collect()
+    };
+    let seeds_max = parse_seed(&arguments.max_seeds).map_err(|error| error.to_string())?;
+    if seeds_max == 0 || seeds_max > HUNT_SEEDS_MAX {
+        return Err(format!("--max-seeds must be between 1 and {HUNT_SEEDS_MAX}"));
+    }
+    let options = HuntOptions {
+        start: parse_seed(&arguments.start).map_err(|error| error.to_string())?,
+        seeds_max,
+        jobs: jobs_from(arguments.jobs)?,
+        strategy: strategy_from(&arguments.strategy)?,
+    };
+    if let Some(bug) = bugs.iter().find(|bug| !fleetsim_scenarios::exists(bug.scenario)) {
+        return Err(format!("bug '{}' names unknown scenario '{}'", bug.id, bug.scenario));
+    }
+    let folder =
+        arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| crate::files::default_output_folder("hunt-"));
+    let mut results = Vec::new();
+    for bug in bugs {
+        results.push(hunt_bug(bug, options, &folder)?);
+        if !arguments.json {
+            print_result(results.last().expect("just pushed"));
+        }
+    }
+    if arguments.json {
+        println!("{}", serde_json::to_string_pretty(&results).expect("results serialize"));
+    }
+    Ok(if results.iter().all(|result| result.found) { EXIT_PASS } else { EXIT_VIOLATION })
+}
+
+fn print_result(result: &HuntResult) {
+    match (result.first_seed, &result.report) {
+        (Some(seed), Some(report)) => println!(
+            "{}: found at seed {seed:#x} after {} seeds of {} ({} ms): {}{}\n  fleetsim replay {report}",
+            result.bug,
+            result.seeds_tried,
+            result.scenario,
+            result.wall_ms,
+            result.invariants.join(", "),
+            if result.expected_invariant { "" } else { " (none of them is an invariant the catalog expects)" }
+        ),
+        _ => println!(
+            "{}: NOT found in {} seeds of {} ({} ms)",
+            result.bug, result.seeds_tried, result.scenario, result.wall_ms
+        ),
+    }
+}
+
+/// Hunts one bug over `jobs` threads; the answer is the first failing seed in seed order.
+fn hunt_bug(bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntResult, String> {
+    let started = Instant::now();
+    let next = AtomicU64::new(0);
+    let best: Mutex<Option<(u64, Outcome)>> = Mutex::new(None);
+    let config_at = |offset: u64| {
+        let mut config = RunConfig::new(bug.scenario, options.start.wrapping_add(offset)).with_bug(bug.id);
+        config.strategy = options.strategy;
+        config
+    };
+    let best_offset = |best: &Mutex<Option<(u64, Outcome)>>| {
+        best.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref().map(|(offset, _)| *offset)
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs {
+            scope.spawn(|| loop {
+                let offset = next.fetch_add(1, Ordering::SeqCst);
+                if offset >= options.seeds_max || best_offset(&best).is_some_and(|found| offset > found) {
+                    return;
+                }
+                let outcome = run_guarded(&config_at(offset));
+                if !outcome.passed() {
+                    let mut best = best.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if best.as_ref().is_none_or(|(found, _)| offset < *found) {
+                        *best = Some((offset, outcome));
+                    }
+                }
+            });
+        }
+    });
+    let found = best.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut result = HuntResult {
+        bug: bug.id.to_string(),
+        scenario: bug.scenario.to_string(),
+        found: found.is_some(),
+        seeds_tried: found.as_ref().map(|(offset, _)| offset + 1).unwrap_or(options.seeds_max),
+        first_seed: found.as_ref().map(|(_, outcome)| outcome.seed),
+        invariants: Vec::new(),
+        expected_invariant: false,
+        wall_ms: started.elapsed().as_millis() as u64,
+        report: None,
+    };
+    if let Some((_, outcome)) = found {
+        let path = folder.join(format!("{}.json", bug.id));
+        FailureReport::from_outcome(&outcome, options.strategy, &path)
+            .write(&path)
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        result.invariants = crate::fuzz::tally::RunRecord::of(0, &outcome).invariants;
+        result.expected_invariant = result.invariants.iter().any(|name| bug.invariants.contains(&name.as_str()));
+        result.report = Some(path.display().to_string());
+    }
+    Ok(result)
+}
+
+/// Validates catalog bug IDs; returns them in the order runs hold them (sorted, no repeats).
+pub fn bugs_checked(bugs: &[String]) -> Result<Vec<String>, String> {
+    for bug in bugs {
+        if fleetsim_model::bugs::find(bug).is_none() {
+            let known: Vec<&str> = CATALOG.iter().map(|bug| bug.id).collect();
+            return Err(format!("unknown bug '{bug}' (known: {})", known.join(", ")));
+        }
+    }
+    let sorted: std::collections::BTreeSet<String> = bugs.iter().cloned().collect();
+    Ok(sorted.into_iter().collect())
+}

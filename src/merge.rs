@@ -1,0 +1,81 @@
+//! `fleetsim merge DIR... --out DIR`: one summary and the union of failure reports from shards.
+
+use crate::cli::MergeArguments;
+use crate::fuzz::tally::Tally;
+use crate::report::summary::{Summary, SummaryContext};
+use crate::EXIT_PASS;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Merges shard folders of one campaign into `--out`.
+pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
+    let folders: Vec<PathBuf> = arguments.folders.iter().map(PathBuf::from).collect();
+    let summaries: Vec<Summary> = folders.iter().map(|folder| Summary::load(folder)).collect::<Result<_, _>>()?;
+    check_same_campaign(&summaries, &folders)?;
+    let mut tally = Tally::default();
+    // Which folder holds the kept report of each signature: the one with the earliest run.
+    let mut sources: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
+    for (summary, folder) in summaries.iter().zip(&folders) {
+        tally.merge(&summary.tally());
+        for entry in &summary.failure_reports {
+            let stem = entry.signature.file_stem();
+            if sources.get(&stem).is_none_or(|(item, _)| entry.item < *item) {
+                sources.insert(stem, (entry.item, folder.clone()));
+            }
+        }
+    }
+    let out = PathBuf::from(&arguments.out);
+    for entry in tally.distinct.values() {
+        let (_, source) = &sources[&entry.signature.file_stem()];
+        copy_report(&source.join(&entry.report), &out.join(&entry.report))?;
+    }
+    let mut shards: Vec<_> = summaries.iter().flat_map(|summary| summary.shards.clone()).collect();
+    shards.sort();
+    let context = SummaryContext {
+        campaign: summaries[0].campaign.unsharded(),
+        shards,
+        runs_planned: summaries.iter().map(|summary| summary.runs_planned).sum(),
+        runs_restored: summaries.iter().map(|summary| summary.runs_restored).sum(),
+        runs_executed: summaries.iter().map(|summary| summary.runs_executed).sum(),
+        wall_s: summaries.iter().map(|summary| summary.wall_s).fold(0.0, f64::max),
+        stopped_by: summaries.iter().find_map(|summary| summary.stopped_by.clone()),
+    };
+    let summary = Summary::new(&tally, context);
+    crate::report::write_outputs(&out, &summary)?;
+    println!(
+        "merged {} folders: {} runs of {} planned, {} failed runs, {} distinct failures into {}",
+        folders.len(),
+        summary.runs,
+        summary.runs_planned,
+        summary.failures,
+        summary.distinct_failures,
+        out.display()
+    );
+    Ok(EXIT_PASS)
+}
+
+/// Shards must come from one campaign, split the same way, and none may be counted twice.
+fn check_same_campaign(summaries: &[Summary], folders: &[PathBuf]) -> Result<(), String> {
+    let first = summaries[0].campaign.unsharded();
+    let mut seen = BTreeMap::new();
+    for (summary, folder) in summaries.iter().zip(folders) {
+        if summary.campaign.unsharded() != first {
+            return Err(format!("{} holds another campaign than {}", folder.display(), folders[0].display()));
+        }
+        for shard in &summary.shards {
+            if let Some(other) = seen.insert(*shard, folder.display().to_string()) {
+                return Err(format!("shard {shard} appears in both {other} and {}", folder.display()));
+            }
+        }
+    }
+    let counts: std::collections::BTreeSet<u64> = seen.keys().map(|shard| shard.count).collect();
+    if counts.len() > 1 {
+        return Err(format!("the folders split the campaign in different shard counts: {counts:?}"));
+    }
+    Ok(())
+}
+
+fn copy_report(from: &Path, to: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(from).map_err(|error| format!("cannot read {}: {error}", from.display()))?;
+    crate::files::write_atomically(to, &bytes).map_err(|error| format!("cannot write {}: {error}", to.display()))
+}

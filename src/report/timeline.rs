@@ -1,0 +1,313 @@
+//! One failure as a self-contained page: what broke, the run's story in words, and a timeline
+//! with a column per node, simulated time downwards, messages as arrows and faults shaded.
+
+use crate::report::failure::FailureReport;
+use crate::report::html::STYLE;
+use crate::report::junit::escape;
+use fleetsim_sim::{Event, EventKind};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Most events drawn on the timeline; the rest are left out and counted.
+pub const EVENTS_DRAWN_MAX: usize = 600;
+/// Most steps told in the story.
+pub const STORY_STEPS_MAX: usize = 400;
+/// Events drawn after the first violation, for context.
+const EVENTS_AFTER_VIOLATION: usize = 20;
+
+const ROW_PX: usize = 16;
+const COLUMN_PX: usize = 150;
+const GUTTER_PX: usize = 90;
+const HEADER_PX: usize = 40;
+
+/// The page of one failure; `events` is the run's whole trace (or as much as is known).
+pub fn render_failure_page(report: &FailureReport, events: &[Event], reproduced: bool) -> String {
+    let mut html = String::new();
+    let invariant = report.violations.first().map(|violation| violation.invariant.as_str()).unwrap_or("none");
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fleetsim failure: {}</title><style>{STYLE}\
+         svg text{{font-size:11px;font-family:ui-monospace,monospace}}</style></head><body>\n",
+        escape(invariant)
+    );
+    header(&mut html, report, reproduced);
+    story(&mut html, events);
+    timeline(&mut html, report, events);
+    let _ = write!(html, "<p><a href=\"../index.html\">back to the campaign</a></p>\n</body></html>\n");
+    html
+}
+
+fn header(html: &mut String, report: &FailureReport, reproduced: bool) {
+    let bugs = if report.bugs.is_empty() {
+        "the fixed model (no bug switched on)".to_string()
+    } else {
+        format!("the bugs <code>{}</code> switched on", escape(&report.bugs.join(", ")))
+    };
+    let _ = writeln!(
+        html,
+        "<h1>{} seed {}: <span class=\"bad\">{}</span> violated</h1>\n\
+         <p>fleetsim ran the <code>{}</code> scenario with seed <code>{}</code> and {bugs}. A nemesis injected the faults \
+         listed below while clients created and deleted VMs; an invariant checker caught a broken guarantee. \
+         The run is deterministic: the command below replays it event for event (trace hash <code>{}</code>, {} events, {} ms of simulated time).</p>",
+        escape(&report.scenario),
+        escape(&report.seed_hex),
+        escape(&report.signature.invariant),
+        escape(&report.scenario),
+        escape(&report.seed_hex),
+        escape(&report.trace_hash),
+        report.events,
+        report.sim_ms
+    );
+    if !reproduced {
+        html.push_str("<p class=\"bad\">This page's re-run did not reproduce the report's trace hash; the timeline may not match the report.</p>\n");
+    }
+    html.push_str("<h2>What broke</h2>\n");
+    for violation in &report.violations {
+        let _ = writeln!(
+            html,
+            "<div class=\"violation\"><b>{}</b> ({:?}) at {} ms: {}</div>",
+            escape(&violation.invariant),
+            violation.class,
+            violation.at_ms,
+            escape(&violation.message)
+        );
+    }
+    let _ = writeln!(
+        html,
+        "<h2>Replay it</h2>\n<pre>{}\n{}</pre>\n<p class=\"note\">The first line replays this report and checks the outcome and trace hash; the second reruns the seed from scratch.</p>",
+        escape(&report.replay),
+        escape(&report.rerun)
+    );
+    html.push_str("<h2>Faults injected</h2>\n<table><tr><th>from (ms)</th><th>to (ms)</th><th>fault</th></tr>\n");
+    for window in &report.fault_windows {
+        let fault = serde_json::to_string(&window.fault).unwrap_or_default();
+        let _ = writeln!(
+            html,
+            "<tr><td class=\"number\">{}</td><td class=\"number\">{}</td><td><code>{}</code></td></tr>",
+            window.start_ms,
+            window.start_ms + window.duration_ms,
+            escape(&fault)
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+fn told(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Step
+            | EventKind::FaultStart
+            | EventKind::FaultStop
+            | EventKind::Crash
+            | EventKind::Restart
+            | EventKind::FaultPoint
+            | EventKind::Violation
+            | EventKind::Phase
+            | EventKind::Workload
+    )
+}
+
+fn story(html: &mut String, events: &[Event]) {
+    html.push_str("<h2>The run, step by step</h2>\n<ol>\n");
+    let steps: Vec<&Event> = events.iter().filter(|event| told(event.kind)).collect();
+    for event in steps.iter().take(STORY_STEPS_MAX) {
+        let _ = writeln!(
+            html,
+            "<li{}>{}</li>",
+            if event.kind == EventKind::Violation { " class=\"bad\"" } else { "" },
+            escape(&sentence(event))
+        );
+    }
+    html.push_str("</ol>\n");
+    if steps.len() > STORY_STEPS_MAX {
+        let _ = writeln!(html, "<p class=\"note\">{} later steps left out.</p>", steps.len() - STORY_STEPS_MAX);
+    }
+}
+
+/// One event in words.
+fn sentence(event: &Event) -> String {
+    let at = format!("At {}.{:03} ms", event.at_us / 1000, event.at_us % 1000);
+    match event.kind {
+        EventKind::Phase => format!("{at} the run entered its {} phase.", event.detail),
+        EventKind::Workload => format!("{at} the client asked for {}.", event.detail),
+        EventKind::FaultStart => format!("{at} the nemesis started a fault on {}: {}.", event.node, event.detail),
+        EventKind::FaultStop => format!("{at} a fault on {} ended: {}.", event.node, event.detail),
+        EventKind::Crash => format!("{at} {} crashed: {}.", event.node, event.detail),
+        EventKind::Restart => format!("{at} {} restarted: {}.", event.node, event.detail),
+        EventKind::FaultPoint => format!("{at} a fault point fired on {}: {}.", event.node, event.detail),
+        EventKind::Violation => format!("{at} an invariant was violated: {}.", event.detail),
+        _ => format!("{at} {}: {}.", event.node, event.detail),
+    }
+}
+
+/// The events drawn: up to the first violation and a few after, at most `EVENTS_DRAWN_MAX`.
+fn drawn(events: &[Event]) -> (&[Event], usize, usize) {
+    let violation = events.iter().position(|event| event.kind == EventKind::Violation);
+    let end =
+        violation.map(|position| (position + 1 + EVENTS_AFTER_VIOLATION).min(events.len())).unwrap_or(events.len());
+    let start = end.saturating_sub(EVENTS_DRAWN_MAX);
+    (&events[start..end], start, events.len() - end)
+}
+
+/// Column order: store, workers, agents, client, nemesis, then the rest, by name within each.
+fn column_rank(node: &str) -> (u8, String) {
+    let rank = match node {
+        "store" => 0,
+        _ if node.starts_with("store") => 0,
+        _ if node.starts_with("worker") => 1,
+        _ if node.starts_with("agent") => 2,
+        _ if node.starts_with("client") => 3,
+        "nemesis" => 4,
+        _ => 5,
+    };
+    (rank, node.to_string())
+}
+
+/// The message key of a send or deliver detail: `call #N` or `reply #N`.
+fn message_key(detail: &str) -> Option<String> {
+    let words: Vec<&str> = detail.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|pair| (pair[0] == "call" || pair[0] == "reply") && pair[1].starts_with('#'))
+        .map(|pair| pair.join(" "))
+}
+
+fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
+    let (shown, before, after) = drawn(events);
+    html.push_str(
+        "<h2>Timeline</h2>\n<p class=\"note\">One column per node; simulated time runs downwards, one row per event. \
+        Arrows are messages (sender to receiver), red crosses dropped messages, shaded bands fault windows \
+        (a column for a fault on one node, the whole width for a network-wide one), the red line the first violation. \
+        Hover over a mark for the event's text.</p>\n",
+    );
+    if before + after > 0 {
+        let _ = writeln!(
+            html,
+            "<p class=\"note\">Drawn: events #{} to #{}; {before} earlier and {after} later events left out (at most {EVENTS_DRAWN_MAX} are drawn). <code>fleetsim replay FILE --trace</code> prints them all.</p>",
+            shown.first().map(|event| event.index).unwrap_or(0),
+            shown.last().map(|event| event.index).unwrap_or(0)
+        );
+    }
+    let mut nodes: Vec<String> =
+        shown.iter().flat_map(|event| std::iter::once(event.node.clone()).chain(event.peer.clone())).collect();
+    nodes.sort_by_key(|node| column_rank(node));
+    nodes.dedup();
+    let column: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(index, node)| (node.as_str(), index)).collect();
+    let x = |node: &str| GUTTER_PX + column.get(node).copied().unwrap_or(0) * COLUMN_PX + COLUMN_PX / 2;
+    let y = |row: usize| HEADER_PX + row * ROW_PX + ROW_PX / 2;
+    let width = GUTTER_PX + nodes.len().max(1) * COLUMN_PX + 20;
+    let height = HEADER_PX + shown.len().max(1) * ROW_PX + 10;
+    let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#3366cc\"/></marker></defs>");
+    shade_faults(html, report, shown, &column, width);
+    for node in &nodes {
+        let _ = writeln!(
+            html,
+            "<text x=\"{0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">{1}</text><line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{height}\" stroke=\"#bbb\"/>",
+            x(node),
+            escape(node)
+        );
+    }
+    let mut sent: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (row, event) in shown.iter().enumerate() {
+        draw_event(html, event, row, &mut sent, &x, &y);
+    }
+    html.push_str("</svg>\n");
+}
+
+fn shade_faults(
+    html: &mut String,
+    report: &FailureReport,
+    shown: &[Event],
+    column: &BTreeMap<&str, usize>,
+    width: usize,
+) {
+    for window in &report.fault_windows {
+        let (start_us, end_us) = (window.start_ms * 1000, (window.start_ms + window.duration_ms) * 1000);
+        let rows: Vec<usize> = (0..shown.len()).filter(|row| (start_us..end_us).contains(&shown[*row].at_us)).collect();
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else { continue };
+        let top = HEADER_PX + first * ROW_PX;
+        let height = (last - first + 1) * ROW_PX;
+        let label = escape(&serde_json::to_string(&window.fault).unwrap_or_default());
+        let nodes = window.fault.nodes();
+        if nodes.is_empty() {
+            let _ = writeln!(html, "<rect x=\"{GUTTER_PX}\" y=\"{top}\" width=\"{}\" height=\"{height}\" fill=\"#f4a261\" fill-opacity=\"0.12\"><title>{label}</title></rect>", width - GUTTER_PX);
+        }
+        for node in nodes {
+            let Some(index) = column.get(node) else { continue };
+            let _ = writeln!(html, "<rect x=\"{}\" y=\"{top}\" width=\"{COLUMN_PX}\" height=\"{height}\" fill=\"#e76f51\" fill-opacity=\"0.18\"><title>{label}</title></rect>", GUTTER_PX + index * COLUMN_PX);
+        }
+    }
+}
+
+fn draw_event(
+    html: &mut String,
+    event: &Event,
+    row: usize,
+    sent: &mut BTreeMap<(String, String), usize>,
+    x: &impl Fn(&str) -> usize,
+    y: &impl Fn(usize) -> usize,
+) {
+    let (here, level) = (x(&event.node), y(row));
+    let title = escape(&event.to_string());
+    if row % 10 == 0 || told(event.kind) {
+        let _ = writeln!(
+            html,
+            "<text x=\"4\" y=\"{}\" fill=\"#666\">{}.{:03}ms</text>",
+            level + 4,
+            event.at_us / 1000,
+            event.at_us % 1000
+        );
+    }
+    match event.kind {
+        EventKind::Send => {
+            if let Some(key) = message_key(&event.detail) {
+                sent.insert((event.node.clone(), key), row);
+            }
+            let _ = writeln!(
+                html,
+                "<circle cx=\"{here}\" cy=\"{level}\" r=\"2\" fill=\"#3366cc\"><title>{title}</title></circle>"
+            );
+        }
+        EventKind::Deliver => {
+            let peer = event.peer.clone().unwrap_or_default();
+            let from_row = message_key(&event.detail)
+                .and_then(|key| sent.get(&(peer.clone(), key)).copied())
+                .unwrap_or(row.saturating_sub(1));
+            let _ = writeln!(html, "<line x1=\"{}\" y1=\"{}\" x2=\"{here}\" y2=\"{level}\" stroke=\"#3366cc\" stroke-width=\"1\" marker-end=\"url(#arrow)\"><title>{title}</title></line>", x(&peer), y(from_row));
+        }
+        EventKind::Drop => {
+            let _ = writeln!(
+                html,
+                "<text x=\"{}\" y=\"{}\" fill=\"#b00020\" font-weight=\"bold\">×<title>{title}</title></text>",
+                here - 4,
+                level + 4
+            );
+        }
+        EventKind::Violation => {
+            let _ = writeln!(html, "<line x1=\"{GUTTER_PX}\" y1=\"{level}\" x2=\"{}\" y2=\"{level}\" stroke=\"#b00020\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\" fill=\"#b00020\" font-weight=\"bold\">{}<title>{title}</title></text>", here + 400, here + 6, level - 3, escape(&shorten(&event.detail, 90)));
+        }
+        _ => {
+            let color = match event.kind {
+                EventKind::Crash | EventKind::FaultPoint | EventKind::Timeout => "#b00020",
+                EventKind::FaultStart | EventKind::FaultStop => "#e76f51",
+                EventKind::Restart => "#1b7f3b",
+                _ => "#222",
+            };
+            let label = if told(event.kind) {
+                escape(&shorten(&format!("{} {}", event.kind.name(), event.detail), 40))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(html, "<circle cx=\"{here}\" cy=\"{level}\" r=\"3.5\" fill=\"{color}\"><title>{title}</title></circle><text x=\"{}\" y=\"{}\" fill=\"{color}\">{label}</text>", here + 6, level + 4);
+        }
+    }
+}
+
+fn shorten(text: &str, characters_max: usize) -> String {
+    if text.chars().count() <= characters_max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(characters_max - 1).collect();
+    short.push('…');
+    short
+}
