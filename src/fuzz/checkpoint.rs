@@ -200,4 +200,54 @@ mod tests {
         assert_eq!(done.above, BTreeSet::from([14]));
         assert!(done.contains(5) && done.contains(14) && !done.contains(13));
     }
+
+    fn line(item: u64) -> JournalLine {
+        let record = RunRecord {
+            item,
+            scenario: "smoke".to_string(),
+            seed: item,
+            invariants: Vec::new(),
+            signature: None,
+            faults: Default::default(),
+            coverage: Default::default(),
+        };
+        JournalLine { record, report: None }
+    }
+
+    #[test]
+    fn reopening_counts_every_journaled_run_once_even_after_a_kill_between_checkpoint_and_truncation() {
+        let folder = std::env::temp_dir().join(format!("fleetsim-checkpoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let spec = CampaignSpec {
+            scenarios: vec!["smoke".to_string()],
+            seeds: 10,
+            start: 1,
+            bugs: Vec::new(),
+            strategy: Default::default(),
+            shard: crate::fuzz::shard::Shard::WHOLE,
+        };
+        let mut checkpoint = Checkpoint::fresh(spec);
+        let mut store = CheckpointStore::create(&folder, &checkpoint).unwrap();
+        assert!(CheckpointStore::create(&folder, &checkpoint).is_err(), "a campaign folder is never reused");
+        for item in [0, 2, 1] {
+            store.append(&line(item)).unwrap();
+            checkpoint.apply(&line(item));
+        }
+        store.save(&checkpoint).unwrap();
+        // A kill after the checkpoint but before the journal was emptied leaves lines it already holds.
+        for item in [1, 4, 2] {
+            store.append(&line(item)).unwrap();
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(folder.join(JOURNAL_FILE))
+            .unwrap()
+            .write_all(b"{\"record\":")
+            .unwrap();
+        drop(store);
+        let (_, reopened) = CheckpointStore::open(&folder).unwrap();
+        assert_eq!(reopened.tally.runs, 4);
+        assert_eq!((reopened.done.watermark, reopened.done.above.clone()), (3, BTreeSet::from([4])));
+        std::fs::remove_dir_all(folder).unwrap();
+    }
 }

@@ -24,6 +24,12 @@ pub const DEFAULT_SEEDS: u64 = 10_000;
 /// Runs `fleetsim fuzz`: exit 0 without failure, 1 with failures.
 pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     let folder = arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| crate::files::default_output_folder(""));
+    let options = CampaignOptions {
+        folder: folder.clone(),
+        jobs: jobs_from(arguments.jobs)?,
+        time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
+        progress: !arguments.quiet,
+    };
     let (store, checkpoint) = if arguments.resume {
         let (store, checkpoint) = CheckpointStore::open(&folder)?;
         check_resumable(&checkpoint.spec, arguments)?;
@@ -31,12 +37,6 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     } else {
         let checkpoint = Checkpoint::fresh(spec_from(arguments)?);
         (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
-    };
-    let options = CampaignOptions {
-        folder: folder.clone(),
-        jobs: jobs_from(arguments.jobs)?,
-        time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
-        progress: !arguments.quiet,
     };
     eprintln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",

@@ -18,6 +18,8 @@ const EVENTS_AFTER_VIOLATION: usize = 20;
 const ROW_PX: usize = 16;
 const COLUMN_PX: usize = 150;
 const GUTTER_PX: usize = 90;
+/// Room right of the last column for labels.
+const LABELS_PX: usize = 320;
 const HEADER_PX: usize = 40;
 
 /// The page of one failure; `events` is the run's whole trace (or as much as is known).
@@ -130,8 +132,10 @@ fn sentence(event: &Event) -> String {
     match event.kind {
         EventKind::Phase => format!("{at} the run entered its {} phase.", event.detail),
         EventKind::Workload => format!("{at} the client asked for {}.", event.detail),
-        EventKind::FaultStart => format!("{at} the nemesis started a fault on {}: {}.", event.node, event.detail),
-        EventKind::FaultStop => format!("{at} a fault on {} ended: {}.", event.node, event.detail),
+        EventKind::FaultStart if event.node == "nemesis" => format!("{at} the nemesis started fault {}.", event.detail),
+        EventKind::FaultStop if event.node == "nemesis" => format!("{at} the nemesis ended fault {}.", event.detail),
+        EventKind::FaultStart => format!("{at} {} was hit by a fault: {}.", event.node, event.detail),
+        EventKind::FaultStop => format!("{at} {} recovered from a fault: {}.", event.node, event.detail),
         EventKind::Crash => format!("{at} {} crashed: {}.", event.node, event.detail),
         EventKind::Restart => format!("{at} {} restarted: {}.", event.node, event.detail),
         EventKind::FaultPoint => format!("{at} a fault point fired on {}: {}.", event.node, event.detail),
@@ -195,7 +199,7 @@ fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
     let column: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(index, node)| (node.as_str(), index)).collect();
     let x = |node: &str| GUTTER_PX + column.get(node).copied().unwrap_or(0) * COLUMN_PX + COLUMN_PX / 2;
     let y = |row: usize| HEADER_PX + row * ROW_PX + ROW_PX / 2;
-    let width = GUTTER_PX + nodes.len().max(1) * COLUMN_PX + 20;
+    let width = GUTTER_PX + nodes.len().max(1) * COLUMN_PX + LABELS_PX;
     let height = HEADER_PX + shown.len().max(1) * ROW_PX + 10;
     let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#3366cc\"/></marker></defs>");
     shade_faults(html, report, shown, &column, width);

@@ -1,0 +1,275 @@
+//! Campaigns through the binary: reports that replay, results independent of jobs and shards,
+//! a killed campaign resumed without loss or repetition, readable pages, hunt and shrink.
+
+use fleetsim_model::bugs::CATALOG;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn fleetsim(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetsim")).args(arguments).output().expect("the binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("fleetsim-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    folder
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn summary(folder: &Path) -> Value {
+    serde_json::from_str(&text(&folder.join("summary.json"))).expect("summary.json is JSON")
+}
+
+/// What a campaign found, without the timings that may differ from run to run.
+fn findings(summary: &Value) -> Value {
+    let mut found = serde_json::Map::new();
+    for key in ["runs", "failures", "distinct_failures", "by_invariant", "by_scenario", "faults", "coverage"] {
+        found.insert(key.to_string(), summary[key].clone());
+    }
+    let failures: Vec<Value> = summary["failure_reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| serde_json::json!([entry["signature"], entry["seed"], entry["runs"]]))
+        .collect();
+    found.insert("failure_reports".to_string(), Value::Array(failures));
+    Value::Object(found)
+}
+
+fn campaign(folder: &Path, extra: &[&str]) -> Output {
+    let bug = CATALOG[0];
+    let out = folder.to_str().unwrap();
+    let mut arguments = vec!["fuzz", "--scenario", bug.scenario, "--bug", bug.id, "--out", out, "--quiet"];
+    arguments.extend_from_slice(extra);
+    fleetsim(&arguments)
+}
+
+/// Tags open and close in order (void elements and `/>` excepted).
+fn assert_well_formed(html: &str) {
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').expect("every tag closes") + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        if ["meta", "br", "hr", "img", "input", "link"].contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            assert_eq!(open.pop().as_deref(), Some(name.as_str()), "unbalanced </{name}>");
+        } else {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "unclosed tags: {open:?}");
+}
+
+#[test]
+fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
+    let folder = scratch("bug");
+    let output = campaign(&folder, &["--seeds", "150", "--jobs", "2"]);
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = summary(&folder);
+    assert!(summary["failures"].as_u64().unwrap() > 0 && summary["runs"] == 150);
+    for key in ["seeds_per_sec", "by_invariant", "coverage"] {
+        assert!(summary.get(key).is_some(), "summary lacks {key}");
+    }
+    let reports = summary["failure_reports"].as_array().unwrap();
+    assert_eq!(reports.len() as u64, summary["distinct_failures"].as_u64().unwrap());
+    let junit = text(&folder.join("junit.xml"));
+    assert_eq!(junit.matches("<testcase").count(), 1 + reports.len());
+    assert_well_formed(&text(&folder.join("index.html")));
+    for entry in reports {
+        let report = folder.join(entry["report"].as_str().unwrap());
+        let replay = fleetsim(&["replay", report.to_str().unwrap()]);
+        assert_eq!(replay.status.code(), Some(0), "{}", String::from_utf8_lossy(&replay.stdout));
+        let page = text(&report.with_extension("html"));
+        assert_well_formed(&page);
+        let invariant = entry["signature"]["invariant"].as_str().unwrap();
+        assert!(page.contains(&format!("violated: {invariant}")), "the page names the violation");
+        assert!(page.contains(&format!("fleetsim replay {}", report.display())), "the page gives the replay command");
+        assert!(page.contains("<svg") && page.contains("marker-end"), "the page draws a timeline with messages");
+    }
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn campaign_results_do_not_depend_on_jobs() {
+    let (one, two) = (scratch("jobs-1"), scratch("jobs-2"));
+    campaign(&one, &["--seeds", "120", "--jobs", "1"]);
+    campaign(&two, &["--seeds", "120", "--jobs", "2"]);
+    assert_eq!(findings(&summary(&one)), findings(&summary(&two)));
+    std::fs::remove_dir_all(one).unwrap();
+    std::fs::remove_dir_all(two).unwrap();
+}
+
+#[test]
+fn two_shards_merged_equal_the_unsharded_campaign() {
+    let (whole, first, second, merged) = (scratch("whole"), scratch("shard-0"), scratch("shard-1"), scratch("merged"));
+    campaign(&whole, &["--seeds", "100"]);
+    campaign(&first, &["--seeds", "100", "--shard", "0/2"]);
+    let environment_shard = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["fuzz", "--scenario", CATALOG[0].scenario, "--bug", CATALOG[0].id, "--seeds", "100", "--quiet"])
+        .args(["--out", second.to_str().unwrap()])
+        .env("JOB_COMPLETION_INDEX", "1")
+        .env("FLEETSIM_SHARDS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(summary(&second)["shards"][0]["index"], 1, "{}", String::from_utf8_lossy(&environment_shard.stderr));
+    assert_eq!(summary(&first)["runs"].as_u64().unwrap() + summary(&second)["runs"].as_u64().unwrap(), 100);
+    let output =
+        fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(findings(&summary(&merged)), findings(&summary(&whole)));
+    for entry in summary(&merged)["failure_reports"].as_array().unwrap() {
+        assert!(merged.join(entry["report"].as_str().unwrap()).exists(), "merged reports hold {entry}");
+    }
+    let again =
+        fleetsim(&["merge", first.to_str().unwrap(), first.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "a shard counted twice is refused");
+    for folder in [whole, first, second, merged] {
+        std::fs::remove_dir_all(folder).unwrap();
+    }
+}
+
+#[test]
+fn a_campaign_killed_mid_way_and_resumed_loses_no_failure_and_repeats_no_seed() {
+    let (reference, killed) = (scratch("reference"), scratch("killed"));
+    campaign(&reference, &["--seeds", "700", "--jobs", "2"]);
+    let bug = CATALOG[0];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["fuzz", "--scenario", bug.scenario, "--bug", bug.id, "--seeds", "700", "--jobs", "2", "--quiet"])
+        .args(["--out", killed.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = killed.join("journal.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&journal).map(|text| text.lines().count()).unwrap_or(0) < 100 {
+        assert!(Instant::now() < deadline, "the campaign made no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the campaign must still be running when it is killed");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let resumed = fleetsim(&["fuzz", "--resume", "--out", killed.to_str().unwrap(), "--quiet"]);
+    assert_eq!(resumed.status.code(), Some(1), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let after = summary(&killed);
+    let (restored, executed) = (after["runs_restored"].as_u64().unwrap(), after["runs_executed"].as_u64().unwrap());
+    assert!((100..700).contains(&restored), "restored {restored}");
+    assert_eq!(restored + executed, 700, "no seed ran twice");
+    assert_eq!(findings(&after), findings(&summary(&reference)));
+    for entry in after["failure_reports"].as_array().unwrap() {
+        let report = killed.join(entry["report"].as_str().unwrap());
+        assert_eq!(fleetsim(&["replay", report.to_str().unwrap()]).status.code(), Some(0));
+    }
+    let fresh = campaign(&killed, &["--seeds", "700"]);
+    assert_eq!(fresh.status.code(), Some(2), "a folder holding a campaign is never overwritten");
+    std::fs::remove_dir_all(reference).unwrap();
+    std::fs::remove_dir_all(killed).unwrap();
+}
+
+#[test]
+fn replay_names_corrupt_truncated_unknown_and_diverged_reports() {
+    let folder = scratch("replay");
+    let bug = CATALOG[0];
+    let output =
+        fleetsim(&["hunt", "--bug", bug.id, "--max-seeds", "300", "--out", folder.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let report_path = folder.join(format!("{}.json", bug.id));
+    let original = text(&report_path);
+    let variants: [(&str, String, i32, &str); 4] = [
+        ("truncated", original[..original.len() / 2].to_string(), 2, "corrupt or truncated"),
+        (
+            "version",
+            original.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
+            2,
+            "unknown format version 99",
+        ),
+        (
+            "scenario",
+            original.replace(&format!("\"scenario\": \"{}\"", bug.scenario), "\"scenario\": \"nope\""),
+            2,
+            "unknown scenario 'nope'",
+        ),
+        ("hash", original.replacen("\"trace_hash\": \"", "\"trace_hash\": \"ff", 1), 3, "diverged"),
+    ];
+    for (name, content, code, message) in variants {
+        let path = folder.join(format!("{name}.json"));
+        std::fs::write(&path, content).unwrap();
+        let output = fleetsim(&["replay", path.to_str().unwrap()]);
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(output.status.code(), Some(code), "{name}: {said}");
+        assert!(said.contains(message) && !said.contains("panicked"), "{name}: {said}");
+    }
+    let trace = fleetsim(&["replay", report_path.to_str().unwrap(), "--trace", ":violation"]);
+    let printed = String::from_utf8_lossy(&trace.stdout);
+    assert!(printed.lines().next().unwrap().contains("violation"), "{printed}");
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn hunt_gives_the_first_seed_in_seed_order_whatever_the_jobs() {
+    let bug = CATALOG[0];
+    let hunt = |jobs: &str| {
+        let folder = scratch(&format!("hunt-{jobs}"));
+        let output = fleetsim(&["hunt", "--bug", bug.id, "--jobs", jobs, "--out", folder.to_str().unwrap(), "--json"]);
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::remove_dir_all(folder).unwrap();
+        let results: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let result = results[0].clone();
+        assert_eq!((result["bug"].as_str(), result["found"].as_bool()), (Some(bug.id), Some(true)));
+        (result["first_seed"].clone(), result["seeds_tried"].clone(), result["invariants"].clone())
+    };
+    assert_eq!(hunt("1"), hunt("2"));
+}
+
+#[test]
+fn shrink_keeps_the_invariant_with_no_more_plan_than_before() {
+    let folder = scratch("shrink");
+    let bug = CATALOG[0];
+    fleetsim(&["hunt", "--bug", bug.id, "--out", folder.to_str().unwrap()]);
+    let report = folder.join(format!("{}.json", bug.id));
+    let minimal = folder.join("minimal.json");
+    let output = fleetsim(&["shrink", report.to_str().unwrap(), "--out", minimal.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let entries = |path: &Path| {
+        let value: Value = serde_json::from_str(&text(path)).unwrap();
+        let length = |key: &str| value["plan"][key].as_array().unwrap().len();
+        (length("workload") + length("faults"), value["signature"].clone())
+    };
+    let (before, signature) = entries(&report);
+    let (after, minimal_signature) = entries(&minimal);
+    assert!(after <= before, "{after} > {before}");
+    assert_eq!(signature, minimal_signature);
+    assert_eq!(fleetsim(&["replay", minimal.to_str().unwrap()]).status.code(), Some(0));
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn fuzz_bad_input_exits_2_with_one_line() {
+    for (arguments, named) in [
+        (vec!["fuzz", "--scenario", "nope"], "unknown scenario 'nope'"),
+        (vec!["fuzz", "--shard", "2/2"], "malformed shard '2/2'"),
+        (vec!["fuzz", "--jobs", "0"], "--jobs"),
+        (vec!["fuzz", "--time", "soon"], "malformed duration 'soon'"),
+        (vec!["fuzz", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'"),
+        (vec!["hunt", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'"),
+        (vec!["merge", "/nonexistent/fleetsim", "--out", "/tmp/x"], "cannot read"),
+    ] {
+        let output = fleetsim(&arguments);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {stderr}");
+        assert!(stderr.contains(named) && stderr.trim().lines().count() == 1, "{arguments:?}: {stderr}");
+    }
+}
