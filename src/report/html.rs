@@ -142,7 +142,11 @@ fn coverage(html: &mut String, summary: &Summary) {
             count.fires
         );
     }
-    html.push_str("</table>\n<table><tr><th>sometimes property</th><th>runs reaching it</th></tr>\n");
+    html.push_str("</table>\n");
+    if coverage.sometimes.is_empty() {
+        html.push_str("<p class=\"note\">These scenarios catalog no <em>sometimes</em> property.</p>\n");
+    }
+    html.push_str("<table><tr><th>sometimes property</th><th>runs reaching it</th></tr>\n");
     for (name, count) in &coverage.sometimes {
         let class = if *count == 0 { " class=\"gap\"" } else { "" };
         let _ = writeln!(html, "<tr{class}><td>{}</td><td class=\"number\">{count}</td></tr>", escape(name));
