@@ -12,6 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// One position in this many is run twice and must give the same trace (as FoundationDB's unseed check).
+pub const DETERMINISM_CHECK_EVERY_RUNS: u64 = 1_000;
+
+/// The invariant a run violates when running it again gave another trace.
+pub const DETERMINISM_INVARIANT: &str = "deterministic-replay";
+
 /// Why a campaign stopped before running every position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
@@ -149,7 +155,7 @@ fn snapshot(state: &State) -> Snapshot {
 fn work(shared: &Shared) {
     while let Some(item) = shared.take() {
         let config = shared.spec.run_config(item);
-        let outcome = run_guarded(&config);
+        let outcome = if item % DETERMINISM_CHECK_EVERY_RUNS == 0 { run_twice(&config) } else { run_guarded(&config) };
         shared.finish(item, &outcome);
     }
     shared.lock().workers_running -= 1;
@@ -225,6 +231,32 @@ fn write_report(folder: &Path, outcome: &Outcome, strategy: fleetsim_sim::FaultS
     Ok(relative)
 }
 
+/// Runs a configuration twice; a different trace or verdict the second time is a violation.
+pub fn run_twice(config: &RunConfig) -> Outcome {
+    let mut first = run_guarded(config);
+    let second = run_guarded(config);
+    let invariants = |outcome: &Outcome| -> Vec<String> {
+        outcome.violations.iter().map(|violation| violation.invariant.clone()).collect()
+    };
+    if first.trace_hash == second.trace_hash && invariants(&first) == invariants(&second) {
+        return first;
+    }
+    let message = format!(
+        "the same run gave trace {} ({} events, violations {:?}), then trace {} ({} events, violations {:?})",
+        first.trace_hash,
+        first.events,
+        invariants(&first),
+        second.trace_hash,
+        second.events,
+        invariants(&second)
+    );
+    let violation =
+        Violation { invariant: DETERMINISM_INVARIANT.to_string(), class: ViolationClass::Safety, at_ms: 0, message };
+    first.violations.insert(0, violation);
+    first.outcome = Verdict::Fail;
+    first
+}
+
 /// Runs one configuration; a panic that escapes the harness or a refused input is a failed outcome.
 pub fn run_guarded(config: &RunConfig) -> Outcome {
     let ran = catch_unwind(AssertUnwindSafe(|| fleetsim_scenarios::run_scenario(config)));
@@ -258,4 +290,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|text| text.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic with a non-text payload".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_double_run_check_adds_nothing_to_a_deterministic_run() {
+        for seed in 1..=5 {
+            let config = RunConfig::new("smoke", seed).with_bug(fleetsim_model::bugs::CATALOG[0].id);
+            let (once, twice) = (run_guarded(&config), run_twice(&config));
+            assert_eq!((&once.trace_hash, &once.violations), (&twice.trace_hash, &twice.violations), "seed {seed}");
+        }
+    }
 }
