@@ -50,7 +50,7 @@ pub struct WorldSetup {
     /// How fault points behave.
     pub fault_points: FaultPointPlan,
     /// Names of the `sometimes` properties the scenario expects to reach.
-    pub sometimes_catalog: Vec<&'static str>,
+    pub sometimes_catalog: Vec<String>,
     /// Keep every trace event, not only the last ones.
     pub keep_full_trace: bool,
 }
@@ -114,7 +114,7 @@ impl Sim {
             network: Network::new(stream_rng(setup.seed, Stream::Network)),
             fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints)),
             model_rng: stream_rng(setup.seed, Stream::Model),
-            sometimes: setup.sometimes_catalog.iter().map(|name| (name.to_string(), 0)).collect(),
+            sometimes: setup.sometimes_catalog.into_iter().map(|name| (name, 0)).collect(),
             violations: Vec::new(),
             faults: BTreeMap::new(),
             next_call_id: 0,
@@ -422,10 +422,13 @@ impl Sim {
     /// Counts a pass over fault point `name` on node `index` and decides what it does.
     pub fn pass_fault_point(&self, index: NodeIndex, name: &str) -> FaultPointAction {
         let action = self.state().fault_points.pass(name);
-        if action != FaultPointAction::Pass {
-            self.count_fault(FaultKind::FaultPoint);
-            self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
+        match action {
+            FaultPointAction::Pass => return action,
+            FaultPointAction::Crash { .. } => self.sometimes(&format!("crash at {name}"), true),
+            FaultPointAction::Fail => self.sometimes(&format!("failure at {name}"), true),
         }
+        self.count_fault(FaultKind::FaultPoint);
+        self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
         action
     }
 
