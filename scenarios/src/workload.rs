@@ -90,7 +90,7 @@ pub fn clone_storm(
             }
             issued += 1;
         }
-        if rng.gen_range(0..100) < 40 {
+        for _ in 0..rng.gen_range(1..=2) {
             workload.push(burst_ms + rng.gen_range(0..50), Operation::SnapshotVm { job: UNNUMBERED, vm: source });
         }
     }

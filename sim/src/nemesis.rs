@@ -6,7 +6,6 @@ use crate::seed::StreamRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// A kind of fault, as swarm testing enables or disables it per seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -234,8 +233,8 @@ fn draw_fault_point_plan(rng: &mut StreamRng) -> FaultPointPlan {
         enable_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
         fire_percent: *[5u8, 10, 25].choose(rng).expect("non-empty"),
         crash_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
-        disabled: BTreeSet::new(),
         restart_delay_ms_max: 500,
+        ..FaultPointPlan::off()
     }
 }
 
@@ -292,6 +291,7 @@ fn draw_side(rng: &mut StreamRng, nodes: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::seed::{stream_rng, Stream};
+    use std::collections::BTreeSet;
 
     fn profile() -> FaultProfile {
         let nodes: Vec<String> =

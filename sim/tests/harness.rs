@@ -269,8 +269,8 @@ fn pause_stalls_a_node_and_fault_points_crash_or_fail() {
         enable_percent: 100,
         fire_percent: 100,
         crash_percent: 50,
-        disabled: Default::default(),
         restart_delay_ms_max: 30,
+        ..FaultPointPlan::off()
     };
     let fired = run_plan(always, false);
     let fires = fired.coverage.fault_points["probe.point"].fires;
