@@ -89,8 +89,8 @@ mod tests {
             enable_percent,
             fire_percent,
             crash_percent: 50,
-            disabled: Default::default(),
             restart_delay_ms_max: 100,
+            ..FaultPointPlan::off()
         }
     }
 
