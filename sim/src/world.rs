@@ -65,6 +65,7 @@ struct State {
     violations: Vec<Violation>,
     faults: BTreeMap<String, u64>,
     next_call_id: u64,
+    messages_delivered: u64,
     stopped: bool,
     ended_us: Option<u64>,
 }
@@ -94,6 +95,8 @@ pub struct WorldResults {
     pub trace_hash: String,
     /// Trace events recorded.
     pub events: u64,
+    /// Messages delivered by the RPC layer: requests, and replies a caller still waited for.
+    pub messages_delivered: u64,
     /// Simulated milliseconds the run lasted.
     pub sim_ms: u64,
     /// Faults injected per kind.
@@ -118,6 +121,7 @@ impl Sim {
             violations: Vec::new(),
             faults: BTreeMap::new(),
             next_call_id: 0,
+            messages_delivered: 0,
             stopped: false,
             ended_us: None,
         };
@@ -188,6 +192,7 @@ impl Sim {
         let name = name_of(&state, node);
         let peer_name = peer.map(|peer| name_of(&state, peer));
         let count = state.trace.record(at_us, &name, peer_name.as_deref(), kind, detail);
+        state.messages_delivered += u64::from(kind == EventKind::Deliver);
         if count > self.shared.limits.events_max {
             let message = format!("the run produced more than {} trace events", self.shared.limits.events_max);
             let violation = Violation {
@@ -516,6 +521,7 @@ impl Sim {
             violations: state.violations.clone(),
             trace_hash: state.trace.hash_hex(),
             events: state.trace.count(),
+            messages_delivered: state.messages_delivered,
             sim_ms: state.ended_us.unwrap_or(last_us) / 1000,
             faults: state.faults.clone(),
             coverage: Coverage {
