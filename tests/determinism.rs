@@ -10,26 +10,39 @@ fn comparable(outcome: &fleetsim_sim::Outcome) -> fleetsim_sim::Outcome {
     fleetsim_sim::Outcome { wall_ms: 0, ..outcome.clone() }
 }
 
+fn scenario_names() -> Vec<&'static str> {
+    fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name).collect()
+}
+
 #[test]
 fn the_same_seed_gives_the_same_outcome_and_trace_within_one_process() {
-    for seed in 1..=30 {
-        let first = support::run("smoke", seed);
-        let second = support::run("smoke", seed);
-        assert_eq!(comparable(&first), comparable(&second), "seed {seed} diverged");
+    for scenario in scenario_names() {
+        for seed in 1..=10 {
+            let first = support::run(scenario, seed);
+            let second = support::run(scenario, seed);
+            assert_eq!(comparable(&first), comparable(&second), "{scenario} seed {seed} diverged");
+        }
     }
 }
 
 #[test]
 fn the_same_seed_gives_the_same_trace_on_a_fresh_thread() {
-    let here: Vec<String> = (1..=10).map(|seed| support::run("smoke", seed).trace_hash).collect();
-    let there = std::thread::spawn(|| (1..=10).map(|seed| support::run("smoke", seed).trace_hash).collect::<Vec<_>>());
+    let hashes = || {
+        scenario_names()
+            .into_iter()
+            .flat_map(|scenario| (1..=4).map(move |seed| support::run(scenario, seed).trace_hash))
+    };
+    let here: Vec<String> = hashes().collect();
+    let there = std::thread::spawn(move || hashes().collect::<Vec<_>>());
     assert_eq!(here, there.join().unwrap());
 }
 
 #[test]
 fn seeds_one_to_a_hundred_give_at_least_95_distinct_traces() {
-    let hashes: BTreeSet<String> = (1..=100).map(|seed| support::run("smoke", seed).trace_hash).collect();
-    assert!(hashes.len() >= 95, "only {} distinct trace hashes", hashes.len());
+    for scenario in scenario_names() {
+        let hashes: BTreeSet<String> = (1..=100).map(|seed| support::run(scenario, seed).trace_hash).collect();
+        assert!(hashes.len() >= 95, "{scenario}: only {} distinct trace hashes", hashes.len());
+    }
 }
 
 #[test]

@@ -24,6 +24,13 @@ pub const IP_RELEASED_BEFORE_DESTROY: &str = "ip-released-before-destroy";
 /// A retried DeleteVM treats "not found" / "already free" as an error.
 pub const DELETE_NOT_IDEMPOTENT: &str = "delete-not-idempotent";
 
+/// CloneVM creates `clone-<job>` without removing a leftover; cleanup only deferred.
+pub const CLONE_SNAPSHOT_NOT_IDEMPOTENT: &str = "clone-snapshot-not-idempotent";
+/// Clone jobs of one source run concurrently.
+pub const CLONE_UNSERIALIZED: &str = "clone-unserialized";
+/// Collection counters are decremented even when the generation check keeps the row.
+pub const UNCONDITIONAL_COUNTER_DELETE: &str = "unconditional-counter-delete";
+
 /// Every bug switch the model implements.
 pub const CATALOG: &[BugInfo] = &[
     BugInfo {
@@ -31,14 +38,35 @@ pub const CATALOG: &[BugInfo] = &[
         seed_file: "000",
         story: "DeleteVM releases the IP, deletes the row, then destroys; a crash in between orphans a running VM whose IP is handed out again",
         invariants: &["unique-ip", "no-orphan-vm"],
-        scenario: "smoke",
+        scenario: "delete",
     },
     BugInfo {
         id: DELETE_NOT_IDEMPOTENT,
         seed_file: "000",
         story: "a retried delete treats 'not found' (VM or IP already gone) as an error, so it retries until it gives up",
         invariants: &["jobs-terminate", "no-orphan-vm"],
-        scenario: "smoke",
+        scenario: "delete",
+    },
+    BugInfo {
+        id: CLONE_SNAPSHOT_NOT_IDEMPOTENT,
+        seed_file: "000",
+        story: "clone creates snapshot clone-<job> without removing a leftover and cleans up only in a deferred step; after one crash every retry fails 'already exists'",
+        invariants: &["no-leaked-snapshot", "jobs-terminate"],
+        scenario: "clone",
+    },
+    BugInfo {
+        id: CLONE_UNSERIALIZED,
+        seed_file: "000",
+        story: "clone jobs of one source run at once; the hypervisor's per-source lock refuses their deferred, best-effort snapshot cleanups, and snapshots leak",
+        invariants: &["no-leaked-snapshot", "jobs-terminate"],
+        scenario: "clone",
+    },
+    BugInfo {
+        id: UNCONDITIONAL_COUNTER_DELETE,
+        seed_file: "002",
+        story: "a stale 'destroyed' report from an old VMM monitor subtracts the provisioning counters although the generation check keeps the resource row",
+        invariants: &["non-negative-counters", "counters-conserve"],
+        scenario: "start-stop",
     },
 ];
 

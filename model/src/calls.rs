@@ -3,7 +3,7 @@
 
 use crate::host::{HostError, HostReply, HostRequest};
 use crate::message::{ModelRpc, Reply, Request};
-use crate::store::{StoreError, StoreReply, StoreRequest};
+use crate::store::{Claim, StoreError, StoreReply, StoreRequest, Transaction};
 use fleetsim_sim::{InjectedFault, NodeIndex};
 
 /// Longest wait for one reply.
@@ -30,9 +30,14 @@ impl From<InjectedFault> for StepError {
     }
 }
 
-/// Runs one store transaction.
-pub async fn store(rpc: &ModelRpc, store: NodeIndex, request: StoreRequest) -> Result<StoreReply, StepError> {
-    match rpc.call(store, Request::Store(request), CALL_TIMEOUT_MS).await {
+/// Runs one store transaction under `claim` (or none).
+pub async fn store(
+    rpc: &ModelRpc,
+    store: NodeIndex,
+    claim: Option<Claim>,
+    transaction: Transaction,
+) -> Result<StoreReply, StepError> {
+    match rpc.call(store, Request::Store(StoreRequest { claim, transaction }), CALL_TIMEOUT_MS).await {
         Ok(Reply::Store(StoreReply::Refused(error))) => Err(StepError::Store(error)),
         Ok(Reply::Store(reply)) => Ok(reply),
         Ok(_) => Err(StepError::Protocol),
@@ -40,20 +45,30 @@ pub async fn store(rpc: &ModelRpc, store: NodeIndex, request: StoreRequest) -> R
     }
 }
 
+/// Runs one store transaction outside any job.
+pub async fn store_plain(
+    rpc: &ModelRpc,
+    store_node: NodeIndex,
+    transaction: Transaction,
+) -> Result<StoreReply, StepError> {
+    store(rpc, store_node, None, transaction).await
+}
+
 /// Runs one agent request.
-pub async fn host(rpc: &ModelRpc, host: NodeIndex, request: HostRequest) -> Result<(), StepError> {
+pub async fn host(rpc: &ModelRpc, host: NodeIndex, request: HostRequest) -> Result<HostReply, StepError> {
     match rpc.call(host, Request::Host(request), CALL_TIMEOUT_MS).await {
-        Ok(Reply::Host(HostReply::Done)) => Ok(()),
         Ok(Reply::Host(HostReply::Refused(error))) => Err(StepError::Host(error)),
+        Ok(Reply::Host(reply)) => Ok(reply),
         Ok(_) => Err(StepError::Protocol),
         Err(_) => Err(StepError::Timeout),
     }
 }
 
 /// Treats "already done" as success: the heart of an idempotent step.
-pub fn already_done<T: Default>(result: Result<T, StepError>, done: StepError) -> Result<T, StepError> {
+pub fn already_done<T>(result: Result<T, StepError>, done: StepError) -> Result<(), StepError> {
     match result {
-        Err(error) if error == done => Ok(T::default()),
-        other => other,
+        Ok(_) => Ok(()),
+        Err(error) if error == done => Ok(()),
+        Err(error) => Err(error),
     }
 }

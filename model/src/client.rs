@@ -1,9 +1,9 @@
 //! The tenant-facing client: submits jobs, retrying with the same job id until the store
 //! confirms or the attempts run out (then the submission's outcome stays unknown).
 
-use crate::calls::store;
+use crate::calls::store_plain;
 use crate::message::ModelRpc;
-use crate::store::{JobKind, StoreRequest};
+use crate::store::Transaction;
 use crate::workload::Operation;
 use fleetsim_sim::{NodeContext, NodeIndex};
 use madsim::time::{sleep, Duration};
@@ -15,12 +15,9 @@ pub const SUBMIT_RETRY_MS: u64 = 100;
 
 /// Submits the job behind `operation` to the store.
 pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, operation: Operation) {
-    let (job, kind) = match operation {
-        Operation::CreateVm { job, vm, host } => (job, JobKind::CreateVm { vm, host }),
-        Operation::DeleteVm { job, vm } => (job, JobKind::DeleteVm { vm }),
-    };
+    let (job, kind) = operation.job();
     for attempt in 1..=SUBMIT_ATTEMPTS_MAX {
-        if store(&rpc, store_node, StoreRequest::SubmitJob { job, kind }).await.is_ok() {
+        if store_plain(&rpc, store_node, Transaction::SubmitJob { job, kind }).await.is_ok() {
             node.step(format!("{job} submitted ({kind:?}) on attempt {attempt}: ok"));
             return;
         }

@@ -28,9 +28,19 @@ identifier!(
     "job-"
 );
 identifier!(
-    /// A hypervisor host (index of its agent).
-    HostId,
-    "host-"
+    /// An instance that is started and stopped (each start runs in a new VMM).
+    InstanceId,
+    "instance-"
+);
+identifier!(
+    /// One VMM: the process an instance runs in on one host, for one start.
+    VmmId,
+    "vmm-"
+);
+identifier!(
+    /// A tenant project; projects belong to silos, silos to the fleet.
+    ProjectId,
+    "project-"
 );
 
 /// An address of the IP pool: `10.0.0.<n>`.

@@ -1,8 +1,9 @@
 //! The model's invariants over the god's view: the store's tables and every host.
 
-use crate::host::HostData;
-use crate::ids::{HostId, Ip, VmId};
-use crate::store::{StoreData, VmState};
+use crate::host::{HostData, VmmState};
+use crate::ids::{Ip, VmId};
+use crate::names::is_clone_snapshot;
+use crate::store::{Collection, InstanceState, StoreData, Usage, VmState};
 use fleetsim_sim::{Disk, Invariant};
 use std::collections::BTreeMap;
 
@@ -10,15 +11,14 @@ use std::collections::BTreeMap;
 /// allocated to two rows.
 pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::always("unique-ip", move || {
-        let mut running: BTreeMap<Ip, (VmId, HostId)> = BTreeMap::new();
+        let mut running: BTreeMap<Ip, (VmId, usize)> = BTreeMap::new();
         for (position, host) in hosts.iter().enumerate() {
-            let host_id = HostId(position as u32);
             let clash = host.read(|data| {
                 data.vms.values().find_map(|physical| {
-                    let previous = running.insert(physical.ip, (physical.vm, host_id))?;
+                    let (other, other_host) = running.insert(physical.ip, (physical.vm, position))?;
                     Some(format!(
-                        "{} answers for {} on {} and for {} on {}",
-                        physical.ip, previous.0, previous.1, physical.vm, host_id
+                        "{} answers for {other} on host-{other_host} and for {} on host-{position}",
+                        physical.ip, physical.vm
                     ))
                 })
             });
@@ -28,11 +28,9 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
         }
         store.read(|data| {
             let mut owners: BTreeMap<Ip, VmId> = BTreeMap::new();
-            for row in data.vms.values() {
-                if let Some(ip) = row.ip {
-                    if let Some(other) = owners.insert(ip, row.vm) {
-                        return Err(format!("{ip} is allocated to rows {other} and {}", row.vm));
-                    }
+            for row in data.vms.rows.values() {
+                if let Some(other) = row.ip.and_then(|ip| owners.insert(ip, row.vm)) {
+                    return Err(format!("{} is allocated to rows {other} and {}", row.ip.expect("some"), row.vm));
                 }
             }
             Ok(())
@@ -40,26 +38,131 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
     })
 }
 
-/// `no-orphan-vm`: every VM running on a host has a row naming that host, and every
-/// row that says running has its VM.
+/// `no-orphan-vm`: every VM on a host has a row naming that host, every running row has its
+/// VM, every VMM is its instance's current one, and the reconciler never had to destroy one.
 pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::eventually("no-orphan-vm", move || {
-        let rows = store.read(|data| data.vms.clone());
+        let data = store.read(Clone::clone);
+        if let Some(found) = data.discrepancies.iter().find(|found| found.kind.starts_with("orphan-")) {
+            return Err(format!("the reconciler destroyed an orphan at {}ms: {}", found.at_ms, found.evidence));
+        }
         for (position, host) in hosts.iter().enumerate() {
-            let host_id = HostId(position as u32);
-            let orphan = host.read(|data| {
-                data.vms.values().find(|physical| rows.get(&physical.vm).is_none_or(|row| row.host != host_id)).copied()
-            });
-            if let Some(physical) = orphan {
-                return Err(format!("{} runs on {host_id} at {} with no row in the store", physical.vm, physical.ip));
+            let physical = host.read(Clone::clone);
+            for vm in physical.vms.values() {
+                if data.vms.rows.get(&vm.vm).is_none_or(|row| row.host as usize != position) {
+                    return Err(format!("{} runs on host-{position} at {} with no row in the store", vm.vm, vm.ip));
+                }
+            }
+            for (vmm, physical_vmm) in &physical.vmms {
+                let current = data.instances.rows.get(&physical_vmm.instance).and_then(|row| row.vmm);
+                if current != Some((*vmm, position as u32)) {
+                    return Err(format!("{vmm} of {} is on host-{position} but is not its VMM", physical_vmm.instance));
+                }
             }
         }
-        for row in rows.values().filter(|row| row.state == VmState::Running) {
-            if !hosts[row.host.0 as usize].read(|data| data.vms.contains_key(&row.vm)) {
-                return Err(format!("row {} says running on {} but the host has no such VM", row.vm, row.host));
+        for row in data.vms.rows.values().filter(|row| row.state == VmState::Running) {
+            if !hosts[row.host as usize].read(|host| host.vms.contains_key(&row.vm)) {
+                return Err(format!("row {} says running on host-{} but the host has no such VM", row.vm, row.host));
+            }
+        }
+        for row in data.instances.rows.values().filter(|row| row.state == InstanceState::Running) {
+            let (vmm, host) = row.vmm.expect("a running instance has a VMM");
+            let running = hosts[host as usize].read(|data| data.vmms.get(&vmm).map(|physical| physical.state));
+            if running != Some(VmmState::Running) {
+                return Err(format!(
+                    "{} says running in {vmm} on host-{host} but the host has {running:?}",
+                    row.instance
+                ));
             }
         }
         Ok(())
+    })
+}
+
+/// `no-leaked-snapshot`: no temporary `clone-*` snapshot exists without an unfinished clone
+/// job, and the reconciler never had to remove one.
+pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
+    Invariant::eventually("no-leaked-snapshot", move || {
+        let data = store.read(Clone::clone);
+        if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
+            return Err(format!("the reconciler removed a leaked snapshot at {}ms: {}", found.at_ms, found.evidence));
+        }
+        for (position, host) in hosts.iter().enumerate() {
+            for (source, name) in host.read(HostData::snapshot_list) {
+                if is_clone_snapshot(&name) && !data.jobs.clone_active_for_snapshot(&name) {
+                    let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
+                    return Err(format!("{name} of {source} on host-{position} outlived its clone job job-{job}"));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `non-negative-counters`: no provisioning counter is ever below zero.
+pub fn non_negative_counters(store: Disk<StoreData>) -> Invariant {
+    Invariant::always("non-negative-counters", move || {
+        store.read(|data| {
+            let negative = data.provisioning.collections.iter().find(|(_, usage)| usage.cpus < 0 || usage.ram_gib < 0);
+            match negative {
+                Some((collection, usage)) => {
+                    Err(format!("{collection} is at {usage:?}; {}", history(data, *collection)))
+                }
+                None => Ok(()),
+            }
+        })
+    })
+}
+
+fn history(data: &StoreData, collection: Collection) -> String {
+    let project = match collection {
+        Collection::Project(project) => Some(project),
+        _ => data.provisioning.history.keys().next().copied(),
+    };
+    let changes = project.and_then(|project| data.provisioning.history.get(&project)).cloned().unwrap_or_default();
+    let lines: Vec<String> = changes
+        .iter()
+        .map(|change| {
+            format!("{}ms {} {:+} cpus -> {}", change.at_ms, change.instance, change.cpus, change.project_cpus_after)
+        })
+        .collect();
+    format!("recent changes: [{}]", lines.join("; "))
+}
+
+/// `counters-conserve`: every collection counter equals the sum of the live resource rows
+/// under it, and an instance is charged exactly when it has a VMM.
+pub fn counters_conserve(store: Disk<StoreData>) -> Invariant {
+    Invariant::eventually("counters-conserve", move || {
+        store.read(|data| {
+            let mut expected: BTreeMap<Collection, Usage> = BTreeMap::new();
+            for row in data.provisioning.resources.values() {
+                let silo = crate::store::provisioning::silo_of(row.project);
+                for collection in [Collection::Fleet, Collection::Silo(silo), Collection::Project(row.project)] {
+                    let usage = expected.entry(collection).or_default();
+                    usage.cpus += row.usage.cpus;
+                    usage.ram_gib += row.usage.ram_gib;
+                }
+            }
+            for (collection, usage) in &data.provisioning.collections {
+                let want = expected.get(collection).copied().unwrap_or_default();
+                if *usage != want {
+                    return Err(format!(
+                        "{collection} counts {usage:?} but its resource rows sum to {want:?}; {}",
+                        history(data, *collection)
+                    ));
+                }
+            }
+            for row in data.instances.rows.values() {
+                let charged = data.provisioning.resources.contains_key(&row.instance);
+                if charged != (row.state == InstanceState::Running) {
+                    return Err(format!(
+                        "{} is {:?} (generation {}) but charged is {charged}",
+                        row.instance, row.state, row.generation
+                    ));
+                }
+            }
+            Ok(())
+        })
     })
 }
 
@@ -67,10 +170,20 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
 /// quiet period (a submission whose outcome stayed unknown counts only if it landed).
 pub fn jobs_terminate(store: Disk<StoreData>) -> Invariant {
     Invariant::finishes("jobs-terminate", move || {
-        store.read(|data| match data.jobs.values().find(|row| !row.state.is_terminal()) {
+        store.read(|data| match data.jobs.rows.values().find(|row| !row.state.is_terminal()) {
             Some(row) => {
                 Err(format!("{} ({:?}) is still {:?} after {} attempts", row.job, row.kind, row.state, row.attempt))
             }
+            None => Ok(()),
+        })
+    })
+}
+
+/// `no-failed-undo`: no saga gave up on an undo step.
+pub fn no_failed_undo(store: Disk<StoreData>) -> Invariant {
+    Invariant::eventually("no-failed-undo", move || {
+        store.read(|data| match data.undo_failures.first() {
+            Some(failure) => Err(format!("{} gave up undoing '{}': {}", failure.job, failure.step, failure.error)),
             None => Ok(()),
         })
     })

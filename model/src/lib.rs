@@ -1,6 +1,6 @@
 //! fleetsim-model: the system under test, a VM control plane. A data store with atomic
 //! transactions, hypervisor agents with durable physical state, control-plane workers
-//! that run sagas from a job table, and the invariants over all of it.
+//! that run sagas from a job table, a reconciler, and the invariants over all of it.
 
 #[cfg(not(madsim))]
 compile_error!("fleetsim-model runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
@@ -13,6 +13,8 @@ pub mod host;
 pub mod ids;
 pub mod invariants;
 pub mod message;
+pub mod names;
+pub mod reconciler;
 pub mod sagas;
 pub mod store;
 pub mod topology;

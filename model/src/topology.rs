@@ -1,6 +1,6 @@
-//! Where the model's nodes are: the store, the workers, the hosts and the client.
+//! Where the model's nodes are: the store, the workers, the hosts, the reconciler and the
+//! client.
 
-use crate::ids::HostId;
 use fleetsim_sim::NodeIndex;
 
 /// The node indexes of one booted control plane.
@@ -10,15 +10,8 @@ pub struct Topology {
     pub store: NodeIndex,
     /// Control-plane workers.
     pub workers: Vec<NodeIndex>,
-    /// Hypervisor agents, by host id.
+    /// Hypervisor agents, by host index.
     pub hosts: Vec<NodeIndex>,
     /// The tenant-facing client that submits jobs.
     pub client: NodeIndex,
-}
-
-impl Topology {
-    /// The agent node of `host`.
-    pub fn host(&self, host: HostId) -> NodeIndex {
-        self.hosts[host.0 as usize]
-    }
 }

@@ -1,12 +1,13 @@
 //! A control-plane worker: claims jobs from the store under a lease, runs their sagas,
 //! and records the result; a job whose worker died is claimed again when its lease ends.
 
-use crate::calls::{store, StepError};
+use crate::calls::store_plain;
 use crate::sagas::{run_job, SagaContext};
-use crate::store::{JobRow, JobState, StoreReply, StoreRequest};
+use crate::store::{Claim, JobRow, JobState, StoreReply, Transaction};
 use madsim::time::{sleep, Duration};
 
-/// How long a claim lasts before another worker may take the job.
+/// How long a claim lasts before another worker may take the job. Longer than the longest
+/// pause the nemesis injects, so only a crashed worker loses its jobs.
 pub const LEASE_MS: u64 = 2_000;
 /// Pause between claims when no job is runnable.
 pub const IDLE_POLL_MS: u64 = 20;
@@ -20,25 +21,26 @@ pub const RETRY_BACKOFF_MS_MAX: u64 = 1_000;
 /// The worker's main loop; runs until the node crashes.
 pub async fn run_worker(saga: SagaContext) {
     loop {
-        match store(&saga.rpc, saga.topology.store, StoreRequest::ClaimJob { lease_ms: LEASE_MS }).await {
+        let claim = Transaction::ClaimJob { lease_ms: LEASE_MS };
+        match store_plain(&saga.rpc, saga.topology.store, claim).await {
             Ok(StoreReply::Claimed(Some(job))) => run_claimed(&saga, job).await,
             _ => sleep(Duration::from_millis(IDLE_POLL_MS)).await,
         }
     }
 }
 
-async fn run_claimed(saga: &SagaContext, job: JobRow) {
-    saga.node.step(format!("claims {} ({:?}) attempt {}", job.job, job.kind, job.attempt));
-    let result = run_job(saga, job.kind).await;
+async fn run_claimed(worker: &SagaContext, job: JobRow) {
+    worker.node.step(format!("claims {} ({:?}) attempt {}", job.job, job.kind, job.attempt));
+    let saga = SagaContext { claim: Some(Claim { job: job.job, attempt: job.attempt }), ..worker.clone() };
+    let result = run_job(&saga, job.kind).await;
     let state = match &result {
-        Ok(()) => JobState::Done,
+        Ok(true) => JobState::Done,
+        Ok(false) => JobState::Failed,
         Err(_) if job.attempt >= ATTEMPTS_MAX => JobState::Failed,
         Err(_) => JobState::Pending,
     };
-    saga.node.step(format!("{} attempt {} -> {state:?} ({result:?})", job.job, job.attempt));
+    worker.node.step(format!("{} attempt {} -> {state:?} ({result:?})", job.job, job.attempt));
     let retry_after_ms = RETRY_BACKOFF_MS_MAX.min(RETRY_BACKOFF_MS_MIN << job.attempt.min(8));
-    let finish = StoreRequest::FinishJob { job: job.job, attempt: job.attempt, state, retry_after_ms };
-    if let Err(StepError::Timeout) = store(&saga.rpc, saga.topology.store, finish).await {
-        // Unknown outcome: the lease ends and the job is claimed again; its steps are idempotent.
-    }
+    // A lost finish is an unknown outcome: the lease ends and the job is claimed again.
+    let _ = saga.store(Transaction::FinishJob { state, retry_after_ms }).await;
 }

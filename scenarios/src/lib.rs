@@ -3,8 +3,9 @@
 #[cfg(not(madsim))]
 compile_error!("fleetsim-scenarios runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
 
+pub mod control_plane_scenarios;
+pub mod profile;
 pub mod registry;
-pub mod smoke;
 pub mod workload;
 
-pub use registry::{exists, run_scenario, scenarios, ScenarioError, ScenarioInfo};
+pub use registry::{default_limits, exists, run_scenario, scenarios, ScenarioError, ScenarioInfo};

@@ -1,7 +1,7 @@
 //! Every scenario by name, and running one from a `RunConfig`.
 
-use crate::smoke::Smoke;
-use fleetsim_sim::{run, Outcome, RunConfig, RunError, Scenario};
+use crate::control_plane_scenarios::ALL;
+use fleetsim_sim::{run, Limits, Outcome, RunConfig, RunError, Scenario};
 
 /// A scenario as `fleetsim list` shows it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -28,27 +28,28 @@ pub enum ScenarioError {
     Run(#[from] RunError),
 }
 
-fn info<S: Scenario>(scenario: &S) -> ScenarioInfo {
-    ScenarioInfo { name: scenario.name(), summary: scenario.summary() }
-}
-
 /// Every scenario, in a stable order.
 pub fn scenarios() -> Vec<ScenarioInfo> {
-    vec![info(&Smoke)]
+    ALL.iter().map(|scenario| ScenarioInfo { name: scenario.name(), summary: scenario.summary() }).collect()
 }
 
 /// Whether a scenario of that name exists.
 pub fn exists(name: &str) -> bool {
-    scenarios().iter().any(|scenario| scenario.name == name)
+    ALL.iter().any(|scenario| scenario.name() == name)
+}
+
+/// The bounds a scenario runs with when a run gives none.
+pub fn default_limits(name: &str) -> Option<Limits> {
+    ALL.iter().find(|scenario| scenario.name() == name).map(|scenario| scenario.default_limits())
 }
 
 /// Runs `config` on the scenario it names.
 pub fn run_scenario(config: &RunConfig) -> Result<Outcome, ScenarioError> {
-    match config.scenario.as_str() {
-        "smoke" => Ok(run(&Smoke, config)?),
-        name => {
+    match ALL.iter().find(|scenario| scenario.name() == config.scenario) {
+        Some(scenario) => Ok(run(*scenario, config)?),
+        None => {
             let known = scenarios().iter().map(|scenario| scenario.name).collect::<Vec<_>>().join(", ");
-            Err(ScenarioError::UnknownScenario { name: name.to_string(), known })
+            Err(ScenarioError::UnknownScenario { name: config.scenario.clone(), known })
         }
     }
 }

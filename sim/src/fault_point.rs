@@ -27,20 +27,27 @@ pub struct FaultPoints {
     plan: FaultPointPlan,
     rng: StreamRng,
     active: bool,
+    fires: u64,
     counts: BTreeMap<String, FaultPointCount>,
 }
 
 impl FaultPoints {
     /// The fault points of a run of `seed` following `plan`.
     pub fn new(seed: u64, plan: FaultPointPlan, rng: StreamRng) -> Self {
-        Self { seed, plan, rng, active: true, counts: BTreeMap::new() }
+        Self { seed, plan, rng, active: true, fires: 0, counts: BTreeMap::new() }
     }
 
     /// Whether `name` may fire in this run: decided from the seed and the name alone,
     /// so the order in which points are reached does not change it (first stage).
     pub fn enabled(&self, name: &str) -> bool {
         let draw = mix(self.seed ^ name_hash(name)) % 100;
-        self.active && !self.plan.disabled.contains(name) && draw < u64::from(self.plan.enable_percent)
+        let aimed = self.plan.only.is_empty() || self.plan.only.contains(name);
+        let spent = self.plan.fires_max > 0 && self.fires >= self.plan.fires_max;
+        self.active
+            && aimed
+            && !spent
+            && !self.plan.disabled.contains(name)
+            && draw < u64::from(self.plan.enable_percent)
     }
 
     /// Counts a pass over `name` and decides whether it fires (second stage).
@@ -52,6 +59,7 @@ impl FaultPoints {
             return FaultPointAction::Pass;
         }
         count.fires += 1;
+        self.fires += 1;
         if self.rng.gen_range(0..100u8) < self.plan.crash_percent {
             let restart_after_ms = self.rng.gen_range(1..=self.plan.restart_delay_ms_max.max(1));
             FaultPointAction::Crash { restart_after_ms }
@@ -81,8 +89,8 @@ mod tests {
             enable_percent,
             fire_percent,
             crash_percent: 50,
-            disabled: Default::default(),
             restart_delay_ms_max: 100,
+            ..FaultPointPlan::off()
         }
     }
 
@@ -96,6 +104,17 @@ mod tests {
         let fired = (0..1000).filter(|_| points.pass("x") != FaultPointAction::Pass).count();
         assert!((180..320).contains(&fired), "{fired} of 1000 fired at 25%");
         assert_eq!(points.counts()["x"], FaultPointCount { hits: 1000, fires: fired as u64 });
+    }
+
+    #[test]
+    fn only_aims_at_named_points_and_fires_max_bounds_the_run() {
+        let mut aimed = plan(100, 100);
+        aimed.only.insert("x".into());
+        aimed.fires_max = 2;
+        let mut points = FaultPoints::new(1, aimed, stream_rng(1, Stream::FaultPoints));
+        assert_eq!(points.pass("y"), FaultPointAction::Pass);
+        let fired = (0..10).filter(|_| points.pass("x") != FaultPointAction::Pass).count();
+        assert_eq!((fired, points.counts()["x"].fires, points.counts()["y"].fires), (2, 2, 0));
     }
 
     #[test]

@@ -6,7 +6,6 @@ use crate::seed::StreamRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// A kind of fault, as swarm testing enables or disables it per seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -194,7 +193,16 @@ pub fn generate_faults(
         FaultStrategy::Uniform => {
             (admitted.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint).collect(), None)
         }
-        FaultStrategy::Swarm => (swarm_subset(rng, &admitted), Some(())),
+        FaultStrategy::Swarm => {
+            // Swarm draws a subset of the window kinds; fault points stay on, as BUGGIFY does.
+            let windows: Vec<FaultKind> =
+                admitted.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint).collect();
+            let mut enabled = swarm_subset(rng, &windows);
+            if admitted.contains(&FaultKind::FaultPoint) {
+                enabled.push(FaultKind::FaultPoint);
+            }
+            (enabled, Some(()))
+        }
     };
     let mut windows = Vec::new();
     for kind in enabled.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint) {
@@ -231,11 +239,11 @@ fn swarm_subset(rng: &mut StreamRng, admitted: &[FaultKind]) -> Vec<FaultKind> {
 
 fn draw_fault_point_plan(rng: &mut StreamRng) -> FaultPointPlan {
     FaultPointPlan {
-        enable_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
-        fire_percent: *[5u8, 10, 25].choose(rng).expect("non-empty"),
+        enable_percent: *[25u8, 50, 75, 100].choose(rng).expect("non-empty"),
+        fire_percent: *[10u8, 25, 50].choose(rng).expect("non-empty"),
         crash_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
-        disabled: BTreeSet::new(),
         restart_delay_ms_max: 500,
+        ..FaultPointPlan::off()
     }
 }
 
@@ -292,6 +300,7 @@ fn draw_side(rng: &mut StreamRng, nodes: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::seed::{stream_rng, Stream};
+    use std::collections::BTreeSet;
 
     fn profile() -> FaultProfile {
         let nodes: Vec<String> =

@@ -75,6 +75,9 @@ pub struct Outcome {
     pub trace_hash: String,
     /// Trace events the run produced.
     pub events: u64,
+    /// Messages delivered by the RPC layer: requests, and replies a caller still waited for.
+    #[serde(default)]
+    pub messages_delivered: u64,
     /// Simulated milliseconds the run lasted.
     pub sim_ms: u64,
     /// Wall-clock milliseconds the run took (not part of the trace).

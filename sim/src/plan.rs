@@ -24,8 +24,14 @@ pub struct FaultPointPlan {
     pub crash_percent: u8,
     /// Points that never fire in this run, whatever the draw (used by shrinking).
     pub disabled: BTreeSet<String>,
+    /// When not empty, the only points that may fire (used to aim at one step).
+    #[serde(default)]
+    pub only: BTreeSet<String>,
     /// Longest simulated delay before a node crashed by a fault point is restarted.
     pub restart_delay_ms_max: u64,
+    /// Most firings in the whole run (0: no bound); lets a test inject exactly one fault.
+    #[serde(default)]
+    pub fires_max: u64,
 }
 
 impl FaultPointPlan {
@@ -36,7 +42,9 @@ impl FaultPointPlan {
             fire_percent: 0,
             crash_percent: 0,
             disabled: BTreeSet::new(),
+            only: BTreeSet::new(),
             restart_delay_ms_max: 0,
+            fires_max: 0,
         }
     }
 }

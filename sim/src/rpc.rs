@@ -7,7 +7,7 @@ use crate::trace::EventKind;
 use madsim::net::Endpoint;
 use madsim::time::Duration;
 use std::collections::BTreeMap;
-use std::fmt::Debug;
+use std::fmt::{Debug, Write};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -52,6 +52,7 @@ struct Envelope<Request, Reply> {
 struct Inner<Request, Reply> {
     context: NodeContext,
     endpoint: Endpoint,
+    reply_address: SocketAddr,
     pending: Mutex<BTreeMap<u64, oneshot::Sender<Reply>>>,
     requests: PhantomData<fn(Request)>,
 }
@@ -82,9 +83,11 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
 
     async fn bind_at(context: &NodeContext, address: SocketAddr, handler: Option<Handler<Request, Reply>>) -> Self {
         let endpoint = Endpoint::bind(address).await.expect("a node's RPC port is free after a restart");
+        let reply_address = endpoint.local_addr().expect("a bound endpoint has an address");
         let inner = Arc::new(Inner {
             context: context.clone(),
             endpoint,
+            reply_address,
             pending: Mutex::new(BTreeMap::new()),
             requests: PhantomData,
         });
@@ -99,8 +102,11 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let call_id = sim.next_call_id();
         let (sender, receiver) = oneshot::channel();
         self.inner.pending().insert(call_id, sender);
-        let detail = || format!("call #{call_id} to {}: {request:?}", sim.node_name(to));
-        let reply_address = self.inner.endpoint.local_addr().expect("a bound endpoint has an address");
+        let to_name = sim.node_label(to);
+        let detail = |text: &mut String| {
+            let _ = write!(text, "call #{call_id} to {to_name}: {request:?}");
+        };
+        let reply_address = self.inner.reply_address;
         let envelope =
             Envelope { from: self.inner.context.index(), reply_address, call_id, body: Body::Request(request.clone()) };
         transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
@@ -109,11 +115,7 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
             _ => {
                 self.inner.pending().remove(&call_id);
                 let index = self.inner.context.index();
-                sim.trace(
-                    index,
-                    EventKind::Timeout,
-                    format!("call #{call_id} to {} after {timeout_ms}ms", sim.node_name(to)),
-                );
+                sim.trace(index, EventKind::Timeout, format!("call #{call_id} to {to_name} after {timeout_ms}ms"));
                 Err(RpcError::Timeout)
             }
         }
@@ -132,15 +134,20 @@ async fn transmit<Request: Message, Reply: Message>(
     to: NodeIndex,
     address: SocketAddr,
     envelope: Envelope<Request, Reply>,
-    detail: &(dyn Fn() -> String + Send + Sync),
+    detail: &(dyn Fn(&mut String) + Send + Sync),
 ) {
     let sim = inner.context.sim();
     let is_reply = matches!(envelope.body, Body::Reply(_));
     let Route::Deliver { extra_delay_ms, copies } = sim.route(inner.context.index(), to, is_reply, detail) else {
         return;
     };
-    for _ in 0..copies {
-        let payload = Box::new(envelope.clone());
+    let mut envelope = Some(envelope);
+    for copy in 1..=copies {
+        let payload = if copy == copies {
+            Box::new(envelope.take().expect("the last copy moves the envelope"))
+        } else {
+            Box::new(envelope.clone().expect("earlier copies clone the envelope"))
+        };
         if extra_delay_ms == 0 {
             let _ = inner.endpoint.send_to_raw(address, RPC_TAG, payload).await;
         } else {
@@ -172,14 +179,17 @@ async fn dispatch<Request: Message, Reply: Message>(
                     me,
                     from,
                     EventKind::Deliver,
-                    format!("call #{call_id} from {}: {request:?}", sim.node_name(from)),
+                    format!("call #{call_id} from {}: {request:?}", sim.node_label(from)),
                 );
                 let Some(handler) = handler.clone() else { continue };
                 let replier = inner.clone();
                 madsim::task::spawn(async move {
                     let reply = handler(from, request).await;
                     let sim = replier.context.sim();
-                    let detail = || format!("reply #{call_id} to {}: {reply:?}", sim.node_name(from));
+                    let from_name = sim.node_label(from);
+                    let detail = |text: &mut String| {
+                        let _ = write!(text, "reply #{call_id} to {from_name}: {reply:?}");
+                    };
                     let envelope = Envelope {
                         from: replier.context.index(),
                         reply_address,
@@ -195,14 +205,14 @@ async fn dispatch<Request: Message, Reply: Message>(
                         me,
                         from,
                         EventKind::Deliver,
-                        format!("reply #{call_id} from {}", sim.node_name(from)),
+                        format!("reply #{call_id} from {}", sim.node_label(from)),
                     );
                     let _ = waiting.send(reply);
                 }
                 None => sim.trace(
                     me,
                     EventKind::LateReply,
-                    format!("reply #{call_id} from {} dropped", sim.node_name(from)),
+                    format!("reply #{call_id} from {} dropped", sim.node_label(from)),
                 ),
             },
         }

@@ -30,7 +30,7 @@ pub trait Scenario: Send + Sync + 'static {
     /// The workload of one seed, ordered by time, within the chaos phase.
     fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Self::Operation>>;
     /// `sometimes` properties the scenario's runs are expected to reach.
-    fn sometimes_catalog(&self) -> Vec<&'static str> {
+    fn sometimes_catalog(&self) -> Vec<String> {
         Vec::new()
     }
     /// Creates the nodes and registers the invariants of one run.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,12 +101,36 @@ impl fmt::Display for Event {
     }
 }
 
+/// A kept event as the trace stores it: node names shared, not copied, per event.
+#[derive(Debug)]
+struct KeptEvent {
+    index: u64,
+    at_us: u64,
+    node: Arc<str>,
+    peer: Option<Arc<str>>,
+    kind: EventKind,
+    detail: String,
+}
+
+impl KeptEvent {
+    fn to_event(&self) -> Event {
+        Event {
+            index: self.index,
+            at_us: self.at_us,
+            node: self.node.to_string(),
+            peer: self.peer.as_deref().map(str::to_string),
+            kind: self.kind,
+            detail: self.detail.clone(),
+        }
+    }
+}
+
 /// The ordered event log of one run: a hash over all events and the last `kept_max` of them.
 #[derive(Debug)]
 pub struct Trace {
     hash: u64,
     count: u64,
-    kept: VecDeque<Event>,
+    kept: VecDeque<KeptEvent>,
     kept_max: usize,
 }
 
@@ -127,11 +152,19 @@ impl Trace {
     }
 
     /// Appends an event and folds it into the hash; returns the number of events so far.
-    pub fn record(&mut self, at_us: u64, node: &str, peer: Option<&str>, kind: EventKind, detail: String) -> u64 {
+    pub fn record(
+        &mut self,
+        at_us: u64,
+        node: impl Into<Arc<str>>,
+        peer: Option<Arc<str>>,
+        kind: EventKind,
+        detail: String,
+    ) -> u64 {
+        let node = node.into();
         let mut hash = fnv(self.hash, &at_us.to_le_bytes());
         hash = fnv(hash, node.as_bytes());
         hash = fnv(hash, &[0xfd]);
-        hash = fnv(hash, peer.unwrap_or("").as_bytes());
+        hash = fnv(hash, peer.as_deref().unwrap_or("").as_bytes());
         hash = fnv(hash, &[0xff, kind as u8]);
         hash = fnv(hash, detail.as_bytes());
         self.hash = fnv(hash, &[0xfe]);
@@ -139,9 +172,7 @@ impl Trace {
             if self.kept.len() == self.kept_max {
                 self.kept.pop_front();
             }
-            let peer = peer.map(str::to_string);
-            let event = Event { index: self.count, at_us, node: node.to_string(), peer, kind, detail };
-            self.kept.push_back(event);
+            self.kept.push_back(KeptEvent { index: self.count, at_us, node, peer, kind, detail });
         }
         self.count += 1;
         self.count
@@ -163,8 +194,13 @@ impl Trace {
     }
 
     /// The kept events, oldest first.
-    pub fn kept(&self) -> impl Iterator<Item = &Event> {
-        self.kept.iter()
+    pub fn kept(&self) -> impl Iterator<Item = Event> + '_ {
+        self.kept.iter().map(KeptEvent::to_event)
+    }
+
+    /// Simulated microseconds of the last kept event, if any.
+    pub fn last_kept_at_us(&self) -> Option<u64> {
+        self.kept.back().map(|event| event.at_us)
     }
 }
 

@@ -14,6 +14,7 @@ use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use madsim::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
@@ -26,6 +27,9 @@ pub const NEMESIS_NAME: &str = "nemesis";
 /// The port every node's RPC endpoint listens on.
 pub const RPC_PORT: u16 = 7000;
 
+/// Room reserved up front for one message event's description.
+const DETAIL_CAPACITY: usize = 128;
+
 /// Text a panic carries when the run hit `events_max`.
 pub const EVENTS_BOUND_PANIC: &str = "fleetsim bound hit: events_max";
 
@@ -33,7 +37,7 @@ pub const EVENTS_BOUND_PANIC: &str = "fleetsim bound hit: events_max";
 pub type NodeInit = Arc<dyn Fn(NodeContext) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
 
 struct NodeEntry {
-    name: String,
+    name: Arc<str>,
     handle: NodeHandle,
     address: SocketAddr,
     status: NodeStatus,
@@ -50,7 +54,7 @@ pub struct WorldSetup {
     /// How fault points behave.
     pub fault_points: FaultPointPlan,
     /// Names of the `sometimes` properties the scenario expects to reach.
-    pub sometimes_catalog: Vec<&'static str>,
+    pub sometimes_catalog: Vec<String>,
     /// Keep every trace event, not only the last ones.
     pub keep_full_trace: bool,
 }
@@ -65,11 +69,13 @@ struct State {
     violations: Vec<Violation>,
     faults: BTreeMap<String, u64>,
     next_call_id: u64,
+    messages_delivered: u64,
     stopped: bool,
     ended_us: Option<u64>,
 }
 
 struct Shared {
+    nemesis_name: Arc<str>,
     seed: u64,
     limits: Limits,
     bugs: BTreeSet<String>,
@@ -94,6 +100,8 @@ pub struct WorldResults {
     pub trace_hash: String,
     /// Trace events recorded.
     pub events: u64,
+    /// Messages delivered by the RPC layer: requests, and replies a caller still waited for.
+    pub messages_delivered: u64,
     /// Simulated milliseconds the run lasted.
     pub sim_ms: u64,
     /// Faults injected per kind.
@@ -114,14 +122,16 @@ impl Sim {
             network: Network::new(stream_rng(setup.seed, Stream::Network)),
             fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints)),
             model_rng: stream_rng(setup.seed, Stream::Model),
-            sometimes: setup.sometimes_catalog.iter().map(|name| (name.to_string(), 0)).collect(),
+            sometimes: setup.sometimes_catalog.into_iter().map(|name| (name, 0)).collect(),
             violations: Vec::new(),
             faults: BTreeMap::new(),
             next_call_id: 0,
+            messages_delivered: 0,
             stopped: false,
             ended_us: None,
         };
         let shared = Shared {
+            nemesis_name: Arc::from(NEMESIS_NAME),
             seed: setup.seed,
             limits: setup.limits,
             bugs: setup.bugs,
@@ -181,13 +191,10 @@ impl Sim {
     fn trace_with_peer(&self, node: NodeIndex, peer: Option<NodeIndex>, kind: EventKind, detail: String) {
         let at_us = self.now_us();
         let mut state = self.state();
-        let name_of = |state: &State, index: NodeIndex| match index {
-            NodeIndex::NEMESIS => NEMESIS_NAME.to_string(),
-            NodeIndex(position) => state.nodes[position as usize].name.clone(),
-        };
-        let name = name_of(&state, node);
-        let peer_name = peer.map(|peer| name_of(&state, peer));
-        let count = state.trace.record(at_us, &name, peer_name.as_deref(), kind, detail);
+        let name = self.label_in(&state, node);
+        let peer_name = peer.map(|peer| self.label_in(&state, peer));
+        let count = state.trace.record(at_us, name, peer_name, kind, detail);
+        state.messages_delivered += u64::from(kind == EventKind::Deliver);
         if count > self.shared.limits.events_max {
             let message = format!("the run produced more than {} trace events", self.shared.limits.events_max);
             let violation = Violation {
@@ -232,28 +239,33 @@ impl Sim {
                 }
             })
             .build();
-        let entry = NodeEntry {
-            name: name.to_string(),
-            handle,
-            address: SocketAddr::new(ip, RPC_PORT),
-            status: NodeStatus::Up,
-        };
+        let entry =
+            NodeEntry { name: Arc::from(name), handle, address: SocketAddr::new(ip, RPC_PORT), status: NodeStatus::Up };
         self.state().nodes.push(entry);
         index
     }
 
     /// The name of node `index`.
     pub fn node_name(&self, index: NodeIndex) -> String {
+        self.node_label(index).to_string()
+    }
+
+    /// The name of node `index`, shared rather than copied (for the message path).
+    pub(crate) fn node_label(&self, index: NodeIndex) -> Arc<str> {
+        self.label_in(&self.state(), index)
+    }
+
+    fn label_in(&self, state: &State, index: NodeIndex) -> Arc<str> {
         match index {
-            NodeIndex::NEMESIS => NEMESIS_NAME.to_string(),
-            NodeIndex(position) => self.state().nodes[position as usize].name.clone(),
+            NodeIndex::NEMESIS => self.shared.nemesis_name.clone(),
+            NodeIndex(position) => state.nodes[position as usize].name.clone(),
         }
     }
 
     /// The node called `name`, if any.
     pub fn node_index(&self, name: &str) -> Option<NodeIndex> {
         let state = self.state();
-        state.nodes.iter().position(|node| node.name == name).map(|position| NodeIndex(position as u32))
+        state.nodes.iter().position(|node| &*node.name == name).map(|position| NodeIndex(position as u32))
     }
 
     /// Every node, in creation order.
@@ -366,7 +378,7 @@ impl Sim {
                     .nodes
                     .iter()
                     .enumerate()
-                    .map(|(position, node)| (node.name.clone(), NodeIndex(position as u32)))
+                    .map(|(position, node)| (node.name.to_string(), NodeIndex(position as u32)))
                     .collect();
                 let all: Vec<NodeIndex> = names.values().copied().collect();
                 state.network.start(window_id, network_fault, |name| names.get(name).copied(), &all);
@@ -404,28 +416,40 @@ impl Sim {
         state.next_call_id
     }
 
-    /// Decides the fate of one message and records it.
-    pub fn route(&self, from: NodeIndex, to: NodeIndex, is_reply: bool, detail: &dyn Fn() -> String) -> Route {
+    /// Decides the fate of one message and records it; `detail` appends the message's description.
+    pub fn route(&self, from: NodeIndex, to: NodeIndex, is_reply: bool, detail: &dyn Fn(&mut String)) -> Route {
         let route = self.state().network.route(from, to, is_reply);
-        match route {
-            Route::Drop(reason) => self.trace(from, EventKind::Drop, format!("{} {}", reason.name(), detail())),
-            Route::Deliver { copies: 2, extra_delay_ms } => {
-                self.trace(from, EventKind::Duplicate, format!("+{extra_delay_ms}ms {}", detail()))
+        let mut text = String::with_capacity(DETAIL_CAPACITY);
+        let kind = match route {
+            Route::Drop(reason) => {
+                text.push_str(reason.name());
+                text.push(' ');
+                EventKind::Drop
             }
-            Route::Deliver { extra_delay_ms, .. } => {
-                self.trace(from, EventKind::Send, format!("+{extra_delay_ms}ms {}", detail()))
+            Route::Deliver { copies, extra_delay_ms } => {
+                let _ = write!(text, "+{extra_delay_ms}ms ");
+                if copies == 2 {
+                    EventKind::Duplicate
+                } else {
+                    EventKind::Send
+                }
             }
-        }
+        };
+        detail(&mut text);
+        self.trace_with_peer(from, None, kind, text);
         route
     }
 
     /// Counts a pass over fault point `name` on node `index` and decides what it does.
     pub fn pass_fault_point(&self, index: NodeIndex, name: &str) -> FaultPointAction {
         let action = self.state().fault_points.pass(name);
-        if action != FaultPointAction::Pass {
-            self.count_fault(FaultKind::FaultPoint);
-            self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
+        match action {
+            FaultPointAction::Pass => return action,
+            FaultPointAction::Crash { .. } => self.sometimes(&format!("crash at {name}"), true),
+            FaultPointAction::Fail => self.sometimes(&format!("failure at {name}"), true),
         }
+        self.count_fault(FaultKind::FaultPoint);
+        self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
         action
     }
 
@@ -511,18 +535,19 @@ impl Sim {
     /// What the run leaves behind; works after a panic too.
     pub fn results(&self) -> WorldResults {
         let state = self.state();
-        let last_us = state.trace.kept().last().map_or(0, |event| event.at_us);
+        let last_us = state.trace.last_kept_at_us().unwrap_or(0);
         WorldResults {
             violations: state.violations.clone(),
             trace_hash: state.trace.hash_hex(),
             events: state.trace.count(),
+            messages_delivered: state.messages_delivered,
             sim_ms: state.ended_us.unwrap_or(last_us) / 1000,
             faults: state.faults.clone(),
             coverage: Coverage {
                 fault_points: state.fault_points.counts().clone(),
                 sometimes: state.sometimes.clone(),
             },
-            trace_tail: state.trace.kept().cloned().collect(),
+            trace_tail: state.trace.kept().collect(),
         }
     }
 }

@@ -269,8 +269,8 @@ fn pause_stalls_a_node_and_fault_points_crash_or_fail() {
         enable_percent: 100,
         fire_percent: 100,
         crash_percent: 50,
-        disabled: Default::default(),
         restart_delay_ms_max: 30,
+        ..FaultPointPlan::off()
     };
     let fired = run_plan(always, false);
     let fires = fired.coverage.fault_points["probe.point"].fires;
@@ -290,4 +290,19 @@ fn generated_plans_replay_to_the_same_trace_and_swarm_varies_it() {
     assert_eq!(run(&probe, &from_plan).unwrap().trace_hash, first.trace_hash, "the explicit plan replays the run");
     let other = run(&probe, &RunConfig::new("probe", 12)).unwrap();
     assert_ne!(other.trace_hash, first.trace_hash);
+}
+
+#[test]
+fn messages_delivered_counts_every_deliver_event_and_leaves_the_trace_hash_alone() {
+    let pings: Vec<(u64, Operation)> =
+        (0..20).map(|step| (step * 10, Operation::Ping { to: step as u32 % 2 })).collect();
+    let healthy = run_plan(plan(pings.clone(), vec![]), false);
+    let delivered = |outcome: &Outcome| {
+        outcome.trace_tail.iter().filter(|event| event.kind == fleetsim_sim::EventKind::Deliver).count() as u64
+    };
+    assert_eq!(healthy.messages_delivered, 40, "one request and one reply per ping");
+    assert_eq!(healthy.messages_delivered, delivered(&healthy));
+    let lossy = run_plan(plan(pings, vec![(0, 1_000, Fault::PacketLoss { percent: 50 })]), false);
+    assert!(lossy.messages_delivered < 40, "{}", lossy.messages_delivered);
+    assert_eq!(lossy.messages_delivered, delivered(&lossy));
 }

@@ -274,6 +274,7 @@ pub fn run_guarded(config: &RunConfig) -> Outcome {
         violations: vec![violation],
         trace_hash: format!("{:016x}", 0),
         events: 0,
+        messages_delivered: 0,
         sim_ms: 0,
         wall_ms: 0,
         faults: Default::default(),

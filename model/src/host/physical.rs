@@ -1,0 +1,61 @@
+//! What is physically on a host: VMs, snapshots, VMMs and instance registrations. It
+//! survives a crash of the agent process.
+
+use crate::ids::{InstanceId, Ip, VmId, VmmId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A VM as it runs on a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhysicalVm {
+    /// The VM.
+    pub vm: VmId,
+    /// The address it answers on.
+    pub ip: Ip,
+}
+
+/// Whether a VMM runs yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VmmState {
+    /// Registered; not set up yet.
+    Registered,
+    /// Set up and running.
+    Running,
+}
+
+/// A VMM on a host, with the instance generation it was registered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhysicalVmm {
+    /// The instance it runs.
+    pub instance: InstanceId,
+    /// The generation the control plane registered it with.
+    pub generation: u64,
+    /// Whether it runs.
+    pub state: VmmState,
+}
+
+/// Everything physically on one host.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostData {
+    /// Running VMs by id.
+    pub vms: BTreeMap<VmId, PhysicalVm>,
+    /// VMs destroyed here: a VM id is never created again, so a late or duplicated create
+    /// cannot bring a deleted VM back.
+    pub destroyed_vms: BTreeSet<VmId>,
+    /// Snapshots by source VM.
+    pub snapshots: BTreeMap<VmId, BTreeSet<String>>,
+    /// VMMs by id.
+    pub vmms: BTreeMap<VmmId, PhysicalVmm>,
+    /// VMMs destroyed here: a VMM id is used for one start only and never comes back.
+    pub destroyed_vmms: BTreeSet<VmmId>,
+}
+
+impl HostData {
+    /// Every snapshot on the host as (source, name).
+    pub fn snapshot_list(&self) -> Vec<(VmId, String)> {
+        self.snapshots
+            .iter()
+            .flat_map(|(source, names)| names.iter().map(move |name| (*source, name.clone())))
+            .collect()
+    }
+}

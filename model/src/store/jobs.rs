@@ -1,0 +1,198 @@
+//! The job table: submitted operations, claimed by workers under leases, serialized per
+//! object (the job row is the lock), and finished only by the current claim (fencing).
+
+use crate::ids::{InstanceId, JobId, VmId};
+use fleetsim_sim::NodeIndex;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Create a VM on a host.
+    CreateVm {
+        /// The VM to create.
+        vm: VmId,
+        /// The host to create it on (its index).
+        host: u32,
+    },
+    /// Delete a VM wherever it is.
+    DeleteVm {
+        /// The VM to delete.
+        vm: VmId,
+    },
+    /// Clone `source` into a new VM `target` on the source's host, via a temporary snapshot.
+    CloneVm {
+        /// The VM cloned from.
+        source: VmId,
+        /// The new VM.
+        target: VmId,
+    },
+    /// Take a named, kept snapshot of a VM.
+    SnapshotVm {
+        /// The VM.
+        vm: VmId,
+    },
+    /// Start an instance in a new VMM.
+    StartInstance {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// Stop an instance, destroying its VMM.
+    StopInstance {
+        /// The instance.
+        instance: InstanceId,
+    },
+}
+
+/// The objects a job holds while it is unfinished.
+fn locks(row: &JobRow, serialize_clones: bool) -> Vec<LockKey> {
+    let keys = row.kind.lock_keys();
+    // clone-unserialized (seed 000): a clone does not hold its source against other clones.
+    if !serialize_clones && row.kind.clone_source().is_some() {
+        return keys.into_iter().skip(1).collect();
+    }
+    keys
+}
+
+/// An object a job works on; jobs sharing one run one at a time, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LockKey {
+    /// A VM (for clones: the source and the target).
+    Vm(VmId),
+    /// An instance.
+    Instance(InstanceId),
+}
+
+impl JobKind {
+    /// The objects the job works on.
+    pub fn lock_keys(&self) -> Vec<LockKey> {
+        match *self {
+            JobKind::CreateVm { vm, .. } | JobKind::DeleteVm { vm } | JobKind::SnapshotVm { vm } => {
+                vec![LockKey::Vm(vm)]
+            }
+            JobKind::CloneVm { source, target } => vec![LockKey::Vm(source), LockKey::Vm(target)],
+            JobKind::StartInstance { instance } | JobKind::StopInstance { instance } => {
+                vec![LockKey::Instance(instance)]
+            }
+        }
+    }
+
+    /// The source VM, for a clone.
+    pub fn clone_source(&self) -> Option<VmId> {
+        match *self {
+            JobKind::CloneVm { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobState {
+    /// Waiting for a worker.
+    Pending,
+    /// Claimed by `worker` until its lease ends.
+    Running {
+        /// The worker node's index.
+        worker: NodeIndex,
+        /// Simulated time the lease ends at.
+        lease_until_ms: u64,
+    },
+    /// Finished successfully.
+    Done,
+    /// Given up: after too many attempts, or refused for good (its object is gone).
+    Failed,
+}
+
+impl JobState {
+    /// Whether the job has finished, one way or the other.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed)
+    }
+}
+
+/// A row of the job table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRow {
+    /// The job.
+    pub job: JobId,
+    /// What it does.
+    pub kind: JobKind,
+    /// Its state.
+    pub state: JobState,
+    /// Claims so far; writes and the finish must name the current one (fencing).
+    pub attempt: u32,
+    /// Simulated time before which a pending job is not claimed (retry backoff).
+    pub not_before_ms: u64,
+}
+
+impl JobRow {
+    /// Whether `attempt` is the job's live claim.
+    pub fn claimed_by(&self, attempt: u32) -> bool {
+        self.attempt == attempt && matches!(self.state, JobState::Running { .. })
+    }
+}
+
+/// The job table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jobs {
+    /// Jobs by id (ids grow with submission order).
+    pub rows: BTreeMap<JobId, JobRow>,
+}
+
+impl Jobs {
+    /// Inserts a job unless it exists (idempotent by id).
+    pub fn submit(&mut self, job: JobId, kind: JobKind) {
+        self.rows.entry(job).or_insert(JobRow { job, kind, state: JobState::Pending, attempt: 0, not_before_ms: 0 });
+    }
+
+    /// Claims the oldest runnable job none of whose objects a running job or an older
+    /// unfinished job holds. With `serialize_clones` off, clones ignore other clones of their
+    /// source.
+    pub fn claim(&mut self, worker: NodeIndex, now_ms: u64, lease_ms: u64, serialize_clones: bool) -> Option<JobRow> {
+        let unfinished = || self.rows.values().filter(|row| !row.state.is_terminal());
+        let running = unfinished()
+            .filter(|row| matches!(row.state, JobState::Running { lease_until_ms, .. } if lease_until_ms > now_ms));
+        let mut held: BTreeSet<LockKey> = running.flat_map(|row| locks(row, serialize_clones)).collect();
+        let mut chosen = None;
+        for row in unfinished() {
+            let claimable = match row.state {
+                JobState::Pending => row.not_before_ms <= now_ms,
+                JobState::Running { lease_until_ms, .. } => lease_until_ms <= now_ms,
+                JobState::Done | JobState::Failed => false,
+            };
+            let keys = locks(row, serialize_clones);
+            if claimable && keys.iter().all(|key| !held.contains(key)) {
+                chosen = Some(row.job);
+                break;
+            }
+            held.extend(keys);
+        }
+        let row = self.rows.get_mut(&chosen?)?;
+        row.attempt += 1;
+        row.state = JobState::Running { worker, lease_until_ms: now_ms + lease_ms };
+        Some(row.clone())
+    }
+
+    /// Finishes a claimed job if the claim is current; a pending state waits `not_before_ms`.
+    pub fn finish(&mut self, job: JobId, attempt: u32, state: JobState, not_before_ms: u64) -> bool {
+        match self.rows.get_mut(&job) {
+            Some(row) if row.claimed_by(attempt) => {
+                row.state = state;
+                row.not_before_ms = not_before_ms;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a clone job that uses the temporary snapshot `name` is still unfinished.
+    pub fn clone_active_for_snapshot(&self, name: &str) -> bool {
+        self.rows.values().any(|row| {
+            !row.state.is_terminal()
+                && row.kind.clone_source().is_some()
+                && crate::names::clone_snapshot(row.job) == name
+        })
+    }
+}

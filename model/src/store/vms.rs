@@ -1,0 +1,101 @@
+//! The VM table and the IP allocations (IPAM): an address belongs to one VM at most.
+
+use crate::ids::{Ip, VmId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a VM is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VmState {
+    /// The row exists; the VM may not run yet.
+    Creating,
+    /// The VM was created on its host.
+    Running,
+}
+
+/// A row of the VM table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmRow {
+    /// The VM.
+    pub vm: VmId,
+    /// The host it runs on (index).
+    pub host: u32,
+    /// Its address, once allocated.
+    pub ip: Option<Ip>,
+    /// Its state.
+    pub state: VmState,
+}
+
+/// Why a VM or IPAM transaction did nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VmError {
+    /// The row does not exist.
+    NotFound,
+    /// The address is not allocated to that VM.
+    AlreadyFree,
+    /// No address is left in the pool.
+    PoolExhausted,
+}
+
+/// The VM table and the IP pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vms {
+    /// The IP pool, in allocation order.
+    pub ip_pool: Vec<Ip>,
+    /// VMs by id.
+    pub rows: BTreeMap<VmId, VmRow>,
+    /// IP allocations: each address belongs to at most one VM (the unique constraint).
+    pub ip_allocations: BTreeMap<Ip, VmId>,
+}
+
+impl Vms {
+    /// A VM table with an IP pool of `ip_pool_size` addresses.
+    pub fn with_pool(ip_pool_size: u8) -> Self {
+        Self { ip_pool: (1..=ip_pool_size).map(|octet| Ip(100 + octet)).collect(), ..Self::default() }
+    }
+
+    /// Inserts a row unless it exists; returns the row.
+    pub fn insert(&mut self, vm: VmId, host: u32) -> VmRow {
+        self.rows.entry(vm).or_insert(VmRow { vm, host, ip: None, state: VmState::Creating }).clone()
+    }
+
+    /// Allocates the lowest free address to `vm`, or returns the one it has.
+    pub fn allocate_ip(&mut self, vm: VmId) -> Result<Ip, VmError> {
+        let row = self.rows.get_mut(&vm).ok_or(VmError::NotFound)?;
+        if let Some(ip) = row.ip {
+            return Ok(ip);
+        }
+        let ip = self
+            .ip_pool
+            .iter()
+            .copied()
+            .find(|ip| !self.ip_allocations.contains_key(ip))
+            .ok_or(VmError::PoolExhausted)?;
+        self.ip_allocations.insert(ip, vm);
+        row.ip = Some(ip);
+        Ok(ip)
+    }
+
+    /// Releases `ip` if it is allocated to `vm`.
+    pub fn release_ip(&mut self, ip: crate::ids::Ip, vm: VmId) -> Result<(), VmError> {
+        if self.ip_allocations.get(&ip) != Some(&vm) {
+            return Err(VmError::AlreadyFree);
+        }
+        self.ip_allocations.remove(&ip);
+        if let Some(row) = self.rows.get_mut(&vm) {
+            row.ip = None;
+        }
+        Ok(())
+    }
+
+    /// Marks a VM as running on its host.
+    pub fn mark_running(&mut self, vm: VmId) -> Result<(), VmError> {
+        self.rows.get_mut(&vm).ok_or(VmError::NotFound)?.state = VmState::Running;
+        Ok(())
+    }
+
+    /// Deletes a row.
+    pub fn delete(&mut self, vm: VmId) -> Result<(), VmError> {
+        self.rows.remove(&vm).map(|_| ()).ok_or(VmError::NotFound)
+    }
+}

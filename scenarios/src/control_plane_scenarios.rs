@@ -1,0 +1,144 @@
+//! The control-plane scenarios: one topology, workload and fault mix each, over the same
+//! model.
+
+use crate::profile::{crash_points, fault_profile, limits};
+use crate::workload::{clone_storm, create_delete, start_stop, Workload};
+use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
+use fleetsim_sim::{FaultProfile, Limits, Scenario, Sim, StreamRng, WorkloadStep};
+
+/// What distinguishes one control-plane scenario from another.
+pub struct ControlPlaneScenario {
+    name: &'static str,
+    summary: &'static str,
+    config: ControlPlaneConfig,
+    chaos_ms: u64,
+    generate: fn(&mut StreamRng, &ControlPlaneConfig, u64) -> Workload,
+    sometimes: &'static [&'static str],
+    crash_sagas: &'static [&'static str],
+}
+
+const fn config(workers: u32, hosts: u32, ip_pool_size: u8, instances: u32) -> ControlPlaneConfig {
+    ControlPlaneConfig { workers, hosts, ip_pool_size, instances, projects: 2, reconciler: true }
+}
+
+/// `smoke`: the smallest whole control plane creating and deleting VMs; fast.
+pub const SMOKE: ControlPlaneScenario = ControlPlaneScenario {
+    name: "smoke",
+    summary: "a store, one worker and two hosts create and delete VMs under every fault kind",
+    config: config(1, 2, 6, 0),
+    chaos_ms: 2_000,
+    generate: |rng, config, window_ms| {
+        let mut workload = Workload::default();
+        create_delete(rng, &mut workload, 5, config.hosts, 60, window_ms);
+        workload
+    },
+    sometimes: &[],
+    crash_sagas: &[],
+};
+
+/// `delete`: VMs created and deleted under crashes, with a small IP pool so addresses are reused.
+pub const DELETE: ControlPlaneScenario = ControlPlaneScenario {
+    name: "delete",
+    summary: "two workers create and delete VMs on three hosts under crashes; a small IP pool reuses addresses",
+    config: config(2, 3, 8, 0),
+    chaos_ms: 5_000,
+    generate: |rng, config, window_ms| {
+        let mut workload = Workload::default();
+        create_delete(rng, &mut workload, 12, config.hosts, 70, window_ms);
+        workload
+    },
+    sometimes: &["a stale claim was fenced off"],
+    crash_sagas: &["create_vm", "delete_vm"],
+};
+
+/// `clone`: clone storms on few sources, kept snapshots, deletes of clones.
+pub const CLONE: ControlPlaneScenario = ControlPlaneScenario {
+    name: "clone",
+    summary: "three workers clone few source VMs in bursts through temporary snapshots, take snapshots, delete clones",
+    config: config(3, 2, 24, 0),
+    chaos_ms: 5_000,
+    generate: |rng, config, window_ms| {
+        let mut workload = Workload::default();
+        clone_storm(rng, &mut workload, 2, 12, config.hosts, window_ms);
+        workload
+    },
+    sometimes: &[
+        "a clone was refused: source locked",
+        "a snapshot operation was refused: source locked",
+        "a clone retry removed its own leftover snapshot",
+    ],
+    crash_sagas: &["clone_vm", "snapshot_vm"],
+};
+
+/// `start-stop`: instance start sagas with timeouts and unwinds, stops, stale monitors.
+pub const START_STOP: ControlPlaneScenario = ControlPlaneScenario {
+    name: "start-stop",
+    summary: "two workers start and stop instances; start sagas time out and unwind; VMM monitors report late",
+    config: config(2, 2, 4, 4),
+    chaos_ms: 5_000,
+    generate: |rng, config, window_ms| {
+        let mut workload = Workload::default();
+        start_stop(rng, &mut workload, config.instances, 12, window_ms);
+        workload
+    },
+    sometimes: &[
+        "a start saga unwound after a timeout",
+        "a stale monitor report arrived after a newer generation charged",
+    ],
+    crash_sagas: &["start_instance", "stop_instance"],
+};
+
+/// `control-plane`: all of it mixed.
+pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
+    name: "control-plane",
+    summary: "three workers, three hosts: creates, deletes, clones, snapshots, starts and stops, mixed",
+    config: config(3, 3, 16, 4),
+    chaos_ms: 6_000,
+    generate: |rng, config, window_ms| {
+        let mut workload = Workload::default();
+        create_delete(rng, &mut workload, 6, config.hosts, 60, window_ms);
+        clone_storm(rng, &mut workload, 1, 4, config.hosts, window_ms);
+        start_stop(rng, &mut workload, config.instances, 8, window_ms);
+        workload
+    },
+    sometimes: &["a stale claim was fenced off", "a start saga unwound after a timeout"],
+    crash_sagas: &[],
+};
+
+/// Every control-plane scenario, in a stable order.
+pub const ALL: [&ControlPlaneScenario; 5] = [&SMOKE, &DELETE, &CLONE, &START_STOP, &CONTROL_PLANE];
+
+impl Scenario for ControlPlaneScenario {
+    type Operation = Operation;
+    type System = ControlPlane;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn summary(&self) -> &'static str {
+        self.summary
+    }
+
+    fn default_limits(&self) -> Limits {
+        limits(self.chaos_ms)
+    }
+
+    fn fault_profile(&self) -> FaultProfile {
+        fault_profile(&self.config)
+    }
+
+    fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Operation>> {
+        (self.generate)(rng, &self.config, limits.chaos_ms).finish()
+    }
+
+    fn sometimes_catalog(&self) -> Vec<String> {
+        let mut catalog: Vec<String> = self.sometimes.iter().map(|name| name.to_string()).collect();
+        catalog.extend(crash_points(self.crash_sagas));
+        catalog
+    }
+
+    fn boot(&self, sim: &Sim) -> ControlPlane {
+        ControlPlane::boot(sim, self.config)
+    }
+}

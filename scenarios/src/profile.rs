@@ -1,0 +1,34 @@
+//! What every control-plane scenario shares: its fault profile and bounds.
+
+use fleetsim_model::ControlPlaneConfig;
+use fleetsim_sim::{FaultKind, FaultProfile, Limits};
+
+/// Every node of a control plane booted from `config`, in boot order, without the client.
+pub fn nodes(config: &ControlPlaneConfig) -> Vec<String> {
+    let mut nodes = vec!["store".to_string()];
+    nodes.extend((1..=config.hosts).map(|number| format!("agent-{number}")));
+    nodes.extend((1..=config.workers).map(|number| format!("worker-{number}")));
+    if config.reconciler {
+        nodes.push("reconciler".to_string());
+    }
+    nodes
+}
+
+/// Every fault kind, on every node but the client (which only takes part in partitions).
+pub fn fault_profile(config: &ControlPlaneConfig) -> FaultProfile {
+    let crashable = nodes(config);
+    let mut networked = crashable.clone();
+    networked.push("client".to_string());
+    FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable, networked }
+}
+
+/// The bounds of a control-plane scenario with a chaos phase of `chaos_ms`.
+pub fn limits(chaos_ms: u64) -> Limits {
+    Limits { chaos_ms, heal_ms: 200, quiet_ms_max: 30_000, settle_poll_ms: 100, ..Limits::default() }
+}
+
+/// The `sometimes` properties for crashes at every fault point of the named sagas.
+pub fn crash_points(sagas: &[&str]) -> Vec<String> {
+    let cataloged = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
+    cataloged.flat_map(|(_, points)| points.iter().map(|point| format!("crash at {point}"))).collect()
+}
