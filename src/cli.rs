@@ -68,7 +68,7 @@ pub struct FuzzArguments {
     /// Scenario to run, a comma-separated list, or `all` (default: all).
     #[arg(long, value_name = "S")]
     pub scenario: Option<String>,
-    /// Seeds of the whole campaign, each run on every chosen scenario (default: 10000).
+    /// Seeds of the whole campaign, each run on every chosen scenario (default: 2500).
     #[arg(long, value_name = "N")]
     pub seeds: Option<String>,
     /// First seed, decimal or 0x hexadecimal (default: 1).

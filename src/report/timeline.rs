@@ -49,7 +49,7 @@ fn header(html: &mut String, report: &FailureReport, reproduced: bool) {
         html,
         "<h1>{} seed {}: <span class=\"bad\">{}</span> violated</h1>\n\
          <p>fleetsim ran the <code>{}</code> scenario with seed <code>{}</code> and {bugs}. A nemesis injected the faults \
-         listed below while clients created and deleted VMs; an invariant checker caught a broken guarantee. \
+         listed below while a client issued the scenario's workload; an invariant checker caught a broken guarantee. \
          The run is deterministic: the command below replays it event for event (trace hash <code>{}</code>, {} events, {} ms of simulated time).</p>",
         escape(&report.scenario),
         escape(&report.seed_hex),
@@ -144,13 +144,21 @@ fn sentence(event: &Event) -> String {
     }
 }
 
-/// The events drawn: up to the first violation and a few after, at most `EVENTS_DRAWN_MAX`.
-fn drawn(events: &[Event]) -> (&[Event], usize, usize) {
+/// The events drawn, in order: every story step up to shortly after the first violation (at most
+/// half of `EVENTS_DRAWN_MAX`, the latest), then the latest message events before it in the rest.
+fn drawn(events: &[Event]) -> Vec<&Event> {
     let violation = events.iter().position(|event| event.kind == EventKind::Violation);
     let end =
         violation.map(|position| (position + 1 + EVENTS_AFTER_VIOLATION).min(events.len())).unwrap_or(events.len());
-    let start = end.saturating_sub(EVENTS_DRAWN_MAX);
-    (&events[start..end], start, events.len() - end)
+    let window = &events[..end];
+    let steps: Vec<&Event> = window.iter().filter(|event| told(event.kind)).collect();
+    let steps = &steps[steps.len().saturating_sub(EVENTS_DRAWN_MAX / 2)..];
+    let budget = EVENTS_DRAWN_MAX - steps.len();
+    let messages: Vec<&Event> = window.iter().filter(|event| !told(event.kind)).collect();
+    let mut chosen: Vec<&Event> = steps.to_vec();
+    chosen.extend_from_slice(&messages[messages.len().saturating_sub(budget)..]);
+    chosen.sort_by_key(|event| event.index);
+    chosen
 }
 
 /// Column order: store, workers, agents, client, nemesis, then the rest, by name within each.
@@ -177,19 +185,21 @@ fn message_key(detail: &str) -> Option<String> {
 }
 
 fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
-    let (shown, before, after) = drawn(events);
+    let shown = drawn(events);
     html.push_str(
         "<h2>Timeline</h2>\n<p class=\"note\">One column per node; simulated time runs downwards, one row per event. \
         Arrows are messages (sender to receiver), red crosses dropped messages, shaded bands fault windows \
         (a column for a fault on one node, the whole width for a network-wide one), the red line the first violation. \
         Hover over a mark for the event's text.</p>\n",
     );
-    if before + after > 0 {
+    if shown.len() < events.len() {
         let _ = writeln!(
             html,
-            "<p class=\"note\">Drawn: events #{} to #{}; {before} earlier and {after} later events left out (at most {EVENTS_DRAWN_MAX} are drawn). <code>fleetsim replay FILE --trace</code> prints them all.</p>",
-            shown.first().map(|event| event.index).unwrap_or(0),
-            shown.last().map(|event| event.index).unwrap_or(0)
+            "<p class=\"note\">Drawn: {} of {} events, namely every step of the story and the last messages before the violation; \
+             {} left out (at most {EVENTS_DRAWN_MAX} are drawn). <code>fleetsim replay FILE --trace</code> prints them all.</p>",
+            shown.len(),
+            events.len(),
+            events.len() - shown.len()
         );
     }
     let mut nodes: Vec<String> =
@@ -202,7 +212,7 @@ fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
     let width = GUTTER_PX + nodes.len().max(1) * COLUMN_PX + LABELS_PX;
     let height = HEADER_PX + shown.len().max(1) * ROW_PX + 10;
     let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#3366cc\"/></marker></defs>");
-    shade_faults(html, report, shown, &column, width);
+    shade_faults(html, report, &shown, &column, width);
     for node in &nodes {
         let _ = writeln!(
             html,
@@ -221,7 +231,7 @@ fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
 fn shade_faults(
     html: &mut String,
     report: &FailureReport,
-    shown: &[Event],
+    shown: &[&Event],
     column: &BTreeMap<&str, usize>,
     width: usize,
 ) {
@@ -274,9 +284,13 @@ fn draw_event(
         }
         EventKind::Deliver => {
             let peer = event.peer.clone().unwrap_or_default();
-            let from_row = message_key(&event.detail)
-                .and_then(|key| sent.get(&(peer.clone(), key)).copied())
-                .unwrap_or(row.saturating_sub(1));
+            let Some(from_row) = message_key(&event.detail).and_then(|key| sent.get(&(peer.clone(), key)).copied())
+            else {
+                // The send is not drawn: a short dashed arrow from the peer's side.
+                let from = if x(&peer) < here { here - 30 } else { here + 30 };
+                let _ = writeln!(html, "<line x1=\"{from}\" y1=\"{level}\" x2=\"{here}\" y2=\"{level}\" stroke=\"#3366cc\" stroke-dasharray=\"3,2\" marker-end=\"url(#arrow)\"><title>{title}</title></line>");
+                return;
+            };
             let _ = writeln!(html, "<line x1=\"{}\" y1=\"{}\" x2=\"{here}\" y2=\"{level}\" stroke=\"#3366cc\" stroke-width=\"1\" marker-end=\"url(#arrow)\"><title>{title}</title></line>", x(&peer), y(from_row));
         }
         EventKind::Drop => {
