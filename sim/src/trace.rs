@@ -134,21 +134,30 @@ pub struct Trace {
     kept_max: usize,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
+const FOLD_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
-fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(FNV_PRIME);
+/// Folds `bytes` into `hash` eight at a time: order-sensitive, and every byte and the
+/// length reach every bit of the result through the multiply and rotate.
+fn fold(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        hash = mix_word(hash, u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
     }
-    hash
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    mix_word(hash, u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56))
+}
+
+fn mix_word(hash: u64, word: u64) -> u64 {
+    (hash ^ word).wrapping_mul(FOLD_MULTIPLIER).rotate_left(29)
 }
 
 impl Trace {
     /// An empty trace that keeps the last `kept_max` events.
     pub fn new(kept_max: usize) -> Self {
-        Self { hash: FNV_OFFSET, count: 0, kept: VecDeque::new(), kept_max }
+        Self { hash: HASH_START, count: 0, kept: VecDeque::new(), kept_max }
     }
 
     /// Appends an event and folds it into the hash; returns the number of events so far.
@@ -161,13 +170,11 @@ impl Trace {
         detail: String,
     ) -> u64 {
         let node = node.into();
-        let mut hash = fnv(self.hash, &at_us.to_le_bytes());
-        hash = fnv(hash, node.as_bytes());
-        hash = fnv(hash, &[0xfd]);
-        hash = fnv(hash, peer.as_deref().unwrap_or("").as_bytes());
-        hash = fnv(hash, &[0xff, kind as u8]);
-        hash = fnv(hash, detail.as_bytes());
-        self.hash = fnv(hash, &[0xfe]);
+        let mut hash = mix_word(self.hash, at_us);
+        hash = fold(hash, node.as_bytes());
+        hash = fold(hash, peer.as_deref().unwrap_or("").as_bytes());
+        hash = mix_word(hash, 0xff00 | kind as u64);
+        self.hash = fold(hash, detail.as_bytes());
         if self.kept_max > 0 {
             if self.kept.len() == self.kept_max {
                 self.kept.pop_front();
