@@ -57,7 +57,17 @@ fn control_plane_is_clean_and_reaches_every_window() {
 }
 
 #[test]
-fn every_scenario_is_swept_here() {
+fn every_scenario_is_swept_here_and_fencing_is_reached() {
     let names: Vec<&str> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name).collect();
     assert_eq!(names, ["smoke", "delete", "clone", "start-stop", "control-plane"], "add a sweep for the new scenario");
+}
+
+/// Seeds a campaign once found failing in the fixed model: a worker cut off mid-unwind
+/// destroyed, on the host, the VMM that another worker had resumed the same start with. Hosts
+/// now fence instance operations with the claim's token.
+#[test]
+fn seeds_a_campaign_found_stay_clean() {
+    let found = [("start-stop", 0x138d), ("start-stop", 0x3d4a)];
+    let outcomes: Vec<_> = found.iter().map(|(scenario, seed)| support::run(scenario, *seed)).collect();
+    support::assert_all_pass(&outcomes);
 }

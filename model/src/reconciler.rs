@@ -83,7 +83,7 @@ async fn repair(node: &NodeContext, rpc: &ModelRpc, topology: &Topology, differe
         Difference::OrphanVmm { host, vmm, instance } => (
             "orphan-vmm",
             format!("{vmm} of {instance} is on host-{host} but is not the instance's VMM"),
-            (*host, HostRequest::EnsureUnregistered { instance: *instance, vmm: *vmm }),
+            (*host, HostRequest::EnsureUnregistered { instance: *instance, vmm: *vmm, fence: None }),
         ),
         Difference::LeakedSnapshot { host, source, name } => (
             "leaked-snapshot",

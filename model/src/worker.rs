@@ -31,7 +31,8 @@ pub async fn run_worker(saga: SagaContext) {
 
 async fn run_claimed(worker: &SagaContext, job: JobRow) {
     worker.node.step(format!("claims {} ({:?}) attempt {}", job.job, job.kind, job.attempt));
-    let saga = SagaContext { claim: Some(Claim { job: job.job, attempt: job.attempt }), ..worker.clone() };
+    let saga =
+        SagaContext { claim: Some(Claim { job: job.job, attempt: job.attempt, fence: job.fence }), ..worker.clone() };
     let result = run_job(&saga, job.kind).await;
     let state = match &result {
         Ok(true) => JobState::Done,

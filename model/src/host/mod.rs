@@ -69,6 +69,8 @@ pub enum HostRequest {
         vmm: VmmId,
         /// The instance generation.
         generation: u64,
+        /// The job claim's fencing token.
+        fence: Option<u64>,
     },
     /// Set up and run the VMM, under the instance lock; starts its monitor.
     EnsureRunning {
@@ -76,6 +78,8 @@ pub enum HostRequest {
         instance: InstanceId,
         /// Its VMM.
         vmm: VmmId,
+        /// The job claim's fencing token.
+        fence: Option<u64>,
     },
     /// Destroy the VMM and forget the registration, under the instance lock.
     EnsureUnregistered {
@@ -83,6 +87,8 @@ pub enum HostRequest {
         instance: InstanceId,
         /// Its VMM.
         vmm: VmmId,
+        /// The job claim's fencing token (none from the reconciler).
+        fence: Option<u64>,
     },
     /// Everything on the host, for the reconciler.
     Inventory,
@@ -99,6 +105,8 @@ pub enum HostError {
     SourceLocked,
     /// The VM or VMM was destroyed; it cannot be created or registered again.
     Gone,
+    /// The operation's fencing token is older than one the host has seen for the instance.
+    Fenced,
 }
 
 /// What the reconciler reads from a host.
@@ -200,15 +208,20 @@ impl Agent {
                 )
             }),
             HostRequest::Clone { source, snapshot, target, ip } => self.clone_vm(source, snapshot, target, ip).await,
-            HostRequest::RegisterInstance { instance, vmm, generation } => self.commit(|data| {
+            HostRequest::RegisterInstance { instance, vmm, generation, fence } => self.commit(|data| {
+                if !data.admit(instance, fence) {
+                    return HostReply::Refused(HostError::Fenced);
+                }
                 if data.destroyed_vmms.contains(&vmm) {
                     return HostReply::Refused(HostError::Gone);
                 }
                 data.vmms.entry(vmm).or_insert(PhysicalVmm { instance, generation, state: VmmState::Registered });
                 HostReply::Done
             }),
-            HostRequest::EnsureRunning { instance, vmm } => self.ensure_running(instance, vmm).await,
-            HostRequest::EnsureUnregistered { instance, vmm } => self.ensure_unregistered(instance, vmm).await,
+            HostRequest::EnsureRunning { instance, vmm, fence } => self.ensure_running(instance, vmm, fence).await,
+            HostRequest::EnsureUnregistered { instance, vmm, fence } => {
+                self.ensure_unregistered(instance, vmm, fence).await
+            }
             HostRequest::Inventory => self.disk.read(|data| {
                 HostReply::Inventory(HostInventory {
                     vms: data.vms.values().copied().collect(),
@@ -267,9 +280,12 @@ impl Agent {
         reply
     }
 
-    async fn ensure_running(&self, instance: InstanceId, vmm: VmmId) -> HostReply {
+    async fn ensure_running(&self, instance: InstanceId, vmm: VmmId, fence: Option<u64>) -> HostReply {
         let lock = self.process.instance_lock(instance);
         let _held = lock.lock().await;
+        if !self.disk.commit(&self.node, |data| data.admit(instance, fence)) {
+            return HostReply::Refused(HostError::Fenced);
+        }
         let Some(physical) = self.disk.read(|data| data.vmms.get(&vmm).copied()) else {
             return HostReply::Refused(HostError::NotFound);
         };
@@ -288,9 +304,13 @@ impl Agent {
         HostReply::Done
     }
 
-    async fn ensure_unregistered(&self, instance: InstanceId, vmm: VmmId) -> HostReply {
+    async fn ensure_unregistered(&self, instance: InstanceId, vmm: VmmId, fence: Option<u64>) -> HostReply {
         let lock = self.process.instance_lock(instance);
         let _held = lock.lock().await;
+        if !self.disk.commit(&self.node, |data| data.admit(instance, fence)) {
+            self.node.sim().sometimes("a stale worker's instance operation was fenced off at the host", true);
+            return HostReply::Refused(HostError::Fenced);
+        }
         self.commit(|data| {
             data.vmms.remove(&vmm);
             data.destroyed_vmms.insert(vmm);

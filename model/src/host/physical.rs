@@ -48,9 +48,24 @@ pub struct HostData {
     pub vmms: BTreeMap<VmmId, PhysicalVmm>,
     /// VMMs destroyed here: a VMM id is used for one start only and never comes back.
     pub destroyed_vmms: BTreeSet<VmmId>,
+    /// The highest fencing token seen per instance: an operation with a lower one comes from a
+    /// worker whose claim was taken over, and is refused.
+    pub instance_fences: BTreeMap<InstanceId, u64>,
 }
 
 impl HostData {
+    /// Admits an instance operation made under `fence` (none: the reconciler's, which acts
+    /// only on confirmed orphans) and remembers the highest token; refuses a stale one.
+    pub fn admit(&mut self, instance: InstanceId, fence: Option<u64>) -> bool {
+        let Some(fence) = fence else { return true };
+        let highest = self.instance_fences.entry(instance).or_insert(0);
+        if fence < *highest {
+            return false;
+        }
+        *highest = fence;
+        true
+    }
+
     /// Every snapshot on the host as (source, name).
     pub fn snapshot_list(&self) -> Vec<(VmId, String)> {
         self.snapshots

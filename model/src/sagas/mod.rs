@@ -53,6 +53,11 @@ impl SagaContext {
         calls::store(&self.rpc, self.topology.store, self.claim, transaction).await
     }
 
+    /// The fencing token of the saga's claim.
+    pub fn fence(&self) -> Option<u64> {
+        self.claim.map(|claim| claim.fence)
+    }
+
     /// A request to the agent of host `host`.
     pub async fn host(&self, host: u32, request: HostRequest) -> Result<HostReply, StepError> {
         calls::host(&self.rpc, self.topology.hosts[host as usize], request).await
@@ -74,9 +79,10 @@ impl SagaContext {
         for _ in 0..UNDO_ATTEMPTS_MAX {
             match action().await {
                 Ok(()) => return Ok(()),
-                Err(StepError::Store(crate::store::StoreError::StaleClaim)) => {
-                    return Err(StepError::Store(crate::store::StoreError::StaleClaim))
-                }
+                Err(
+                    error @ (StepError::Store(crate::store::StoreError::StaleClaim)
+                    | StepError::Host(crate::host::HostError::Fenced)),
+                ) => return Err(error),
                 Err(error) => last = error,
             }
             sleep(Duration::from_millis(UNDO_RETRY_MS)).await;

@@ -25,7 +25,8 @@ pub async fn start_instance(saga: &SagaContext, instance: InstanceId) -> Result<
     let generation = row.generation;
     saga.node.step(format!("{instance} gets {vmm} on host-{host} at generation {generation}"));
     saga.fault_point("start_instance.after_set_vmm").await?;
-    let registered = saga.host(host, HostRequest::RegisterInstance { instance, vmm, generation }).await;
+    let registered =
+        saga.host(host, HostRequest::RegisterInstance { instance, vmm, generation, fence: saga.fence() }).await;
     if let Err(error @ StepError::Host(HostError::Gone)) = registered {
         // The VMM was destroyed by an unwind of an earlier attempt: drop it, start anew.
         unwind(saga, instance, vmm, host, generation).await?;
@@ -36,12 +37,12 @@ pub async fn start_instance(saga: &SagaContext, instance: InstanceId) -> Result<
     saga.store(Transaction::Charge(instance, generation)).await?;
     saga.node.step(format!("{instance} charged at generation {generation}"));
     saga.fault_point("start_instance.after_charge").await?;
-    match saga.host(host, HostRequest::EnsureRunning { instance, vmm }).await {
+    match saga.host(host, HostRequest::EnsureRunning { instance, vmm, fence: saga.fence() }).await {
         Ok(_) => {
             saga.store(Transaction::MarkInstanceRunning(instance, vmm)).await?;
             Ok(())
         }
-        Err(error @ StepError::Store(StoreError::StaleClaim)) => Err(error),
+        Err(error @ (StepError::Store(StoreError::StaleClaim) | StepError::Host(HostError::Fenced))) => Err(error),
         Err(error) => {
             saga.node.step(format!("{instance} did not come up in {vmm} ({error:?}): unwinding"));
             unwind(saga, instance, vmm, host, generation).await?;
@@ -66,7 +67,7 @@ async fn unwind(
     saga.node.step(format!("{instance} released at generation {generation}"));
     saga.fault_point("start_instance.unwind.after_release").await?;
     saga.undo("unregister", || async {
-        saga.host(host, HostRequest::EnsureUnregistered { instance, vmm }).await.map(|_| ())
+        saga.host(host, HostRequest::EnsureUnregistered { instance, vmm, fence: saga.fence() }).await.map(|_| ())
     })
     .await?;
     saga.fault_point("start_instance.unwind.after_unregister").await?;

@@ -12,7 +12,7 @@ pub async fn stop_instance(saga: &SagaContext, instance: InstanceId) -> Result<(
         return Err(StepError::Protocol);
     };
     let Some((vmm, host)) = row.vmm else { return Ok(()) };
-    saga.host(host, HostRequest::EnsureUnregistered { instance, vmm }).await?;
+    saga.host(host, HostRequest::EnsureUnregistered { instance, vmm, fence: saga.fence() }).await?;
     saga.fault_point("stop_instance.after_unregister").await?;
     saga.store(Transaction::Release(instance, row.generation)).await?;
     saga.fault_point("stop_instance.after_release").await?;

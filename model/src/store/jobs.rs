@@ -125,6 +125,9 @@ pub struct JobRow {
     pub attempt: u32,
     /// Simulated time before which a pending job is not claimed (retry backoff).
     pub not_before_ms: u64,
+    /// The fencing token of the current claim: grows with every claim of any job.
+    #[serde(default)]
+    pub fence: u64,
 }
 
 impl JobRow {
@@ -139,12 +142,22 @@ impl JobRow {
 pub struct Jobs {
     /// Jobs by id (ids grow with submission order).
     pub rows: BTreeMap<JobId, JobRow>,
+    /// Claims handed out so far: the last fencing token.
+    #[serde(default)]
+    pub fence_last: u64,
 }
 
 impl Jobs {
     /// Inserts a job unless it exists (idempotent by id).
     pub fn submit(&mut self, job: JobId, kind: JobKind) {
-        self.rows.entry(job).or_insert(JobRow { job, kind, state: JobState::Pending, attempt: 0, not_before_ms: 0 });
+        self.rows.entry(job).or_insert(JobRow {
+            job,
+            kind,
+            state: JobState::Pending,
+            attempt: 0,
+            not_before_ms: 0,
+            fence: 0,
+        });
     }
 
     /// Claims the oldest runnable job none of whose objects a running job or an older
@@ -170,6 +183,8 @@ impl Jobs {
             held.extend(keys);
         }
         let row = self.rows.get_mut(&chosen?)?;
+        self.fence_last += 1;
+        row.fence = self.fence_last;
         row.attempt += 1;
         row.state = JobState::Running { worker, lease_until_ms: now_ms + lease_ms };
         Some(row.clone())

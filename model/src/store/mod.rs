@@ -27,6 +27,8 @@ pub struct Claim {
     pub job: JobId,
     /// The attempt.
     pub attempt: u32,
+    /// The claim's fencing token, which hosts check for instance operations.
+    pub fence: u64,
 }
 
 /// What a VMM's monitor observed.
