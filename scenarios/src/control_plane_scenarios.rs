@@ -15,6 +15,7 @@ pub struct ControlPlaneScenario {
     generate: fn(&mut StreamRng, &ControlPlaneConfig, u64) -> Workload,
     sometimes: &'static [&'static str],
     crash_sagas: &'static [&'static str],
+    sagas: &'static [&'static str],
 }
 
 const fn config(workers: u32, hosts: u32, ip_pool_size: u8, instances: u32) -> ControlPlaneConfig {
@@ -34,6 +35,7 @@ pub const SMOKE: ControlPlaneScenario = ControlPlaneScenario {
     },
     sometimes: &[],
     crash_sagas: &[],
+    sagas: &["create_vm", "delete_vm"],
 };
 
 /// `delete`: VMs created and deleted under crashes, with a small IP pool so addresses are reused.
@@ -49,6 +51,7 @@ pub const DELETE: ControlPlaneScenario = ControlPlaneScenario {
     },
     sometimes: &["a stale claim was fenced off"],
     crash_sagas: &["create_vm", "delete_vm"],
+    sagas: &["create_vm", "delete_vm"],
 };
 
 /// `clone`: clone storms on few sources, kept snapshots, deletes of clones.
@@ -68,6 +71,7 @@ pub const CLONE: ControlPlaneScenario = ControlPlaneScenario {
         "a clone retry removed its own leftover snapshot",
     ],
     crash_sagas: &["clone_vm", "snapshot_vm"],
+    sagas: &["create_vm", "delete_vm", "clone_vm", "snapshot_vm"],
 };
 
 /// `start-stop`: instance start sagas with timeouts and unwinds, stops, stale monitors.
@@ -86,6 +90,7 @@ pub const START_STOP: ControlPlaneScenario = ControlPlaneScenario {
         "a stale monitor report arrived after a newer generation charged",
     ],
     crash_sagas: &["start_instance", "stop_instance"],
+    sagas: &["start_instance", "stop_instance"],
 };
 
 /// `control-plane`: all of it mixed.
@@ -103,6 +108,7 @@ pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
     },
     sometimes: &["a stale claim was fenced off", "a start saga unwound after a timeout"],
     crash_sagas: &[],
+    sagas: &["create_vm", "delete_vm", "clone_vm", "snapshot_vm", "start_instance", "stop_instance"],
 };
 
 /// Every control-plane scenario, in a stable order.
@@ -136,6 +142,11 @@ impl Scenario for ControlPlaneScenario {
         let mut catalog: Vec<String> = self.sometimes.iter().map(|name| name.to_string()).collect();
         catalog.extend(crash_points(self.crash_sagas));
         catalog
+    }
+
+    fn fault_point_catalog(&self) -> Vec<String> {
+        let sagas = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| self.sagas.contains(saga));
+        sagas.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
     }
 
     fn boot(&self, sim: &Sim) -> ControlPlane {

@@ -37,6 +37,12 @@ impl FaultPoints {
         Self { seed, plan, rng, active: true, fires: 0, counts: BTreeMap::new() }
     }
 
+    /// The same, with every cataloged point counted from zero, so one never passed shows.
+    pub fn with_catalog(mut self, names: &[String]) -> Self {
+        self.counts.extend(names.iter().map(|name| (name.clone(), FaultPointCount::default())));
+        self
+    }
+
     /// Whether `name` may fire in this run: decided from the seed and the name alone,
     /// so the order in which points are reached does not change it (first stage).
     pub fn enabled(&self, name: &str) -> bool {

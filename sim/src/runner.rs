@@ -57,6 +57,7 @@ pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, Run
         bugs: config.bugs.clone(),
         fault_points: plan.fault_points.clone(),
         sometimes_catalog: scenario.sometimes_catalog(),
+        fault_point_catalog: scenario.fault_point_catalog(),
         keep_full_trace: config.keep_full_trace,
     };
     let wall_started = std::time::Instant::now();

@@ -33,6 +33,10 @@ pub trait Scenario: Send + Sync + 'static {
     fn sometimes_catalog(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Fault points the scenario's runs are expected to pass; one never passed is reported.
+    fn fault_point_catalog(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Creates the nodes and registers the invariants of one run.
     fn boot(&self, sim: &Sim) -> Self::System;
 }

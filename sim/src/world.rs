@@ -55,6 +55,8 @@ pub struct WorldSetup {
     pub fault_points: FaultPointPlan,
     /// Names of the `sometimes` properties the scenario expects to reach.
     pub sometimes_catalog: Vec<String>,
+    /// Names of the fault points the scenario expects to pass.
+    pub fault_point_catalog: Vec<String>,
     /// Keep every trace event, not only the last ones.
     pub keep_full_trace: bool,
 }
@@ -120,7 +122,8 @@ impl Sim {
             trace: Trace::new(kept),
             nodes: Vec::new(),
             network: Network::new(stream_rng(setup.seed, Stream::Network)),
-            fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints)),
+            fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints))
+                .with_catalog(&setup.fault_point_catalog),
             model_rng: stream_rng(setup.seed, Stream::Model),
             sometimes: setup.sometimes_catalog.into_iter().map(|name| (name, 0)).collect(),
             violations: Vec::new(),
