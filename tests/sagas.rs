@@ -199,3 +199,27 @@ fn the_clean_slate_check_catches_work_left_undone() {
     assert_eq!(violation.invariant, "clean-slate");
     assert!(violation.message.contains("VM rows, IPs"), "{}", violation.message);
 }
+
+#[test]
+fn an_undo_that_never_gets_through_is_reported_as_a_failed_undo() {
+    // The start's host stops answering while the start runs and stays paused longer than the
+    // unwind retries its unregister step (UNDO_ATTEMPTS_MAX attempts), so the undo gives up.
+    let limits = Limits { chaos_ms: 30_000, heal_ms: 100, quiet_ms_max: 30_000, ..Limits::default() };
+    let mut failed_undo = 0;
+    let tries = (1..=4).flat_map(|seed| (20..300).step_by(10).map(move |start_ms| (seed, start_ms)));
+    for (seed, start_ms) in tries {
+        let workload = workload_for("start_instance").into_iter().take(1);
+        let workload = workload.map(|(at_ms, operation)| WorkloadStep { at_ms, operation }).collect();
+        let pause = FaultWindow { start_ms, duration_ms: 25_000, fault: Fault::Pause { node: "agent-1".into() } };
+        let plan = Plan { workload, faults: vec![pause], fault_points: FaultPointPlan::off() };
+        let mut config = RunConfig::new("saga-bench", seed);
+        config.plan = Some(serde_json::to_value(plan).unwrap());
+        config.limits = Some(limits.clone());
+        let outcome = run(&SagaBench, &config).unwrap();
+        if let Some(violation) = outcome.violations.iter().find(|violation| violation.invariant == "no-failed-undo") {
+            assert!(violation.message.contains("gave up undoing"), "{}", violation.message);
+            failed_undo += 1;
+        }
+    }
+    assert!(failed_undo >= 1, "no pause of the host caught a start mid-way");
+}
