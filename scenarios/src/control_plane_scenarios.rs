@@ -1,7 +1,7 @@
 //! The control-plane scenarios: one topology, workload and fault mix each, over the same
 //! model.
 
-use crate::profile::{crash_points, fault_profile, limits};
+use crate::profile::{crash_points, fault_points, fault_profile, limits};
 use crate::workload::{clone_storm, create_delete, start_stop, Workload};
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
 use fleetsim_sim::{FaultProfile, Limits, Scenario, Sim, StreamRng, WorkloadStep};
@@ -145,8 +145,7 @@ impl Scenario for ControlPlaneScenario {
     }
 
     fn fault_point_catalog(&self) -> Vec<String> {
-        let sagas = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| self.sagas.contains(saga));
-        sagas.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
+        fault_points(self.sagas)
     }
 
     fn boot(&self, sim: &Sim) -> ControlPlane {

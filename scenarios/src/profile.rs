@@ -27,8 +27,13 @@ pub fn limits(chaos_ms: u64) -> Limits {
     Limits { chaos_ms, heal_ms: 200, quiet_ms_max: 30_000, settle_poll_ms: 100, ..Limits::default() }
 }
 
+/// Every fault point of the named sagas.
+pub fn fault_points(sagas: &[&str]) -> Vec<String> {
+    let cataloged = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
+    cataloged.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
+}
+
 /// The `sometimes` properties for crashes at every fault point of the named sagas.
 pub fn crash_points(sagas: &[&str]) -> Vec<String> {
-    let cataloged = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
-    cataloged.flat_map(|(_, points)| points.iter().map(|point| format!("crash at {point}"))).collect()
+    fault_points(sagas).into_iter().map(|point| format!("crash at {point}")).collect()
 }

@@ -1,7 +1,7 @@
 //! Every scenario by name, and running one from a `RunConfig`.
 
 use crate::control_plane_scenarios::ALL;
-use fleetsim_sim::{run, Limits, Outcome, RunConfig, RunError, Scenario};
+use fleetsim_sim::{run, Outcome, RunConfig, RunError, Scenario};
 
 /// A scenario as `fleetsim list` shows it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -36,11 +36,6 @@ pub fn scenarios() -> Vec<ScenarioInfo> {
 /// Whether a scenario of that name exists.
 pub fn exists(name: &str) -> bool {
     ALL.iter().any(|scenario| scenario.name() == name)
-}
-
-/// The bounds a scenario runs with when a run gives none.
-pub fn default_limits(name: &str) -> Option<Limits> {
-    ALL.iter().find(|scenario| scenario.name() == name).map(|scenario| scenario.default_limits())
 }
 
 /// Runs `config` on the scenario it names.

@@ -59,10 +59,3 @@ pub struct Plan<Operation> {
     /// Fault point behaviour.
     pub fault_points: FaultPointPlan,
 }
-
-impl<Operation> Plan<Operation> {
-    /// Number of entries that shrinking can remove.
-    pub fn entries(&self) -> usize {
-        self.workload.len() + self.faults.len()
-    }
-}

@@ -281,11 +281,6 @@ impl Sim {
         self.state().nodes[index.0 as usize].address
     }
 
-    /// Whether node `index` is up, crashed or paused.
-    pub fn node_status(&self, index: NodeIndex) -> NodeStatus {
-        self.state().nodes[index.0 as usize].status
-    }
-
     fn madsim_id(&self, index: NodeIndex) -> NodeId {
         self.state().nodes[index.0 as usize].handle.id()
     }
