@@ -67,6 +67,7 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wakeup: Condvar,
+    stopped: Condvar,
     spec: CampaignSpec,
     folder: PathBuf,
     deadline: Option<Instant>,
@@ -97,6 +98,7 @@ pub fn run_campaign(
             workers_running: jobs,
         }),
         wakeup: Condvar::new(),
+        stopped: Condvar::new(),
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -118,14 +120,18 @@ pub fn run_campaign(
     })
 }
 
-/// The main thread's part: progress until every worker has stopped.
+/// The main thread's part: progress until every worker has stopped, woken by the last one.
 fn watch(shared: &Shared, show: bool) {
     let mut progress = Progress::start();
     loop {
-        let (snapshot, running) = {
-            let state = shared.lock();
-            (snapshot(&state), state.workers_running)
-        };
+        let state = shared.lock();
+        let state = shared
+            .stopped
+            .wait_timeout_while(state, progress.interval(), |state| state.workers_running > 0)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .0;
+        let (snapshot, running) = (snapshot(&state), state.workers_running);
+        drop(state);
         if running == 0 {
             if show {
                 progress.finish(snapshot);
@@ -135,7 +141,6 @@ fn watch(shared: &Shared, show: bool) {
         if show {
             progress.tick(snapshot);
         }
-        std::thread::sleep(progress.interval());
     }
 }
 
@@ -160,6 +165,7 @@ fn work(shared: &Shared) {
     }
     shared.lock().workers_running -= 1;
     shared.wakeup.notify_all();
+    shared.stopped.notify_all();
 }
 
 impl Shared {
