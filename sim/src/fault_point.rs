@@ -61,7 +61,8 @@ impl FaultPoints {
         let enabled = self.enabled(name);
         let count = self.counts.entry(name.to_string()).or_default();
         count.hits += 1;
-        if !enabled || self.rng.gen_range(0..100u8) >= self.plan.fire_percent {
+        let spent = self.plan.fires_per_point_max > 0 && count.fires >= self.plan.fires_per_point_max;
+        if !enabled || spent || self.rng.gen_range(0..100u8) >= self.plan.fire_percent {
             return FaultPointAction::Pass;
         }
         count.fires += 1;
@@ -121,6 +122,18 @@ mod tests {
         assert_eq!(points.pass("y"), FaultPointAction::Pass);
         let fired = (0..10).filter(|_| points.pass("x") != FaultPointAction::Pass).count();
         assert_eq!((fired, points.counts()["x"].fires, points.counts()["y"].fires), (2, 2, 0));
+    }
+
+    #[test]
+    fn fires_per_point_max_bounds_each_point_and_not_the_run() {
+        let mut once = plan(100, 100);
+        once.fires_per_point_max = 1;
+        let mut points = FaultPoints::new(1, once, stream_rng(1, Stream::FaultPoints));
+        let fired = |points: &mut FaultPoints, name: &str| {
+            (0..10).filter(|_| points.pass(name) != FaultPointAction::Pass).count()
+        };
+        assert_eq!((fired(&mut points, "x"), fired(&mut points, "y"), fired(&mut points, "x")), (1, 1, 0));
+        assert_eq!((points.counts()["x"].hits, points.counts()["x"].fires), (20, 1));
     }
 
     #[test]

@@ -194,7 +194,8 @@ pub fn generate_faults(
             (admitted.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint).collect(), None)
         }
         FaultStrategy::Swarm => {
-            // Swarm draws a subset of the window kinds; fault points stay on, as BUGGIFY does.
+            // Swarm draws the window kinds per seed; fault points stay on, as BUGGIFY does, and
+            // each fires at most once, so every step boundary is hit without starving the run.
             let windows: Vec<FaultKind> =
                 admitted.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint).collect();
             let mut enabled = swarm_subset(rng, &windows);
@@ -226,23 +227,20 @@ fn admissible(kind: FaultKind, profile: &FaultProfile) -> bool {
     }
 }
 
-/// Swarm testing: each admitted kind is enabled with probability one half, at least one.
+/// Swarm testing: a share of the window kinds drawn per seed (none, half or all), then each
+/// kind on with that chance, so some seeds meet the fault points alone and some every kind.
 fn swarm_subset(rng: &mut StreamRng, admitted: &[FaultKind]) -> Vec<FaultKind> {
-    let mut enabled: Vec<FaultKind> = admitted.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
-    if enabled.is_empty() {
-        if let Some(kind) = admitted.choose(rng) {
-            enabled.push(*kind);
-        }
-    }
-    enabled
+    let share = *[0.0, 0.5, 1.0].choose(rng).expect("non-empty");
+    admitted.iter().copied().filter(|_| rng.gen_bool(share)).collect()
 }
 
 fn draw_fault_point_plan(rng: &mut StreamRng) -> FaultPointPlan {
     FaultPointPlan {
-        enable_percent: *[25u8, 50, 75, 100].choose(rng).expect("non-empty"),
-        fire_percent: *[10u8, 25, 50].choose(rng).expect("non-empty"),
+        enable_percent: 100,
+        fire_percent: *[50u8, 100].choose(rng).expect("non-empty"),
         crash_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
         restart_delay_ms_max: 500,
+        fires_per_point_max: 1,
         ..FaultPointPlan::off()
     }
 }
@@ -335,5 +333,19 @@ mod tests {
             subsets.insert(kinds);
         }
         assert!(subsets.len() > 20, "only {} distinct subsets", subsets.len());
+    }
+
+    #[test]
+    fn swarm_runs_range_from_fault_points_alone_to_every_window_kind() {
+        let window_kinds = FaultKind::ALL.len() - 1;
+        let mut kinds_per_seed = BTreeSet::new();
+        for seed in 0..64 {
+            let mut rng = stream_rng(seed, Stream::Nemesis);
+            let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000);
+            let kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
+            kinds_per_seed.insert(kinds.len());
+            assert_eq!((points.enable_percent, points.fires_per_point_max), (100, 1), "seed {seed}");
+        }
+        assert!(kinds_per_seed.contains(&0) && kinds_per_seed.contains(&window_kinds), "{kinds_per_seed:?}");
     }
 }

@@ -32,6 +32,10 @@ pub struct FaultPointPlan {
     /// Most firings in the whole run (0: no bound); lets a test inject exactly one fault.
     #[serde(default)]
     pub fires_max: u64,
+    /// Most firings of any one point in the run (0: no bound), so a point passed often still
+    /// leaves the run room to go on after it fired.
+    #[serde(default)]
+    pub fires_per_point_max: u64,
 }
 
 impl FaultPointPlan {
@@ -45,6 +49,7 @@ impl FaultPointPlan {
             only: BTreeSet::new(),
             restart_delay_ms_max: 0,
             fires_max: 0,
+            fires_per_point_max: 0,
         }
     }
 }
