@@ -62,3 +62,7 @@ fn init_logging() {
         }
     }
 }
+
+/// mimalloc: each run allocates and frees many small objects, and campaign threads allocate at once.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
