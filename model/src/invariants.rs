@@ -79,10 +79,10 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
     })
 }
 
-/// `no-leaked-snapshot`: no temporary `clone-*` snapshot exists without an unfinished clone
+/// `no-leaked-snapshot`: at no moment does a temporary `clone-*` snapshot exist without an unfinished clone
 /// job, and the reconciler never had to remove one.
 pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
-    Invariant::eventually("no-leaked-snapshot", move || {
+    Invariant::always("no-leaked-snapshot", move || {
         let data = store.read(Clone::clone);
         if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
             return Err(format!("the reconciler removed a leaked snapshot at {}ms: {}", found.at_ms, found.evidence));
