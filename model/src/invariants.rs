@@ -83,19 +83,32 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
 /// job, and the reconciler never had to remove one.
 pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::always("no-leaked-snapshot", move || {
-        let data = store.read(Clone::clone);
-        if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
-            return Err(format!("the reconciler removed a leaked snapshot at {}ms: {}", found.at_ms, found.evidence));
-        }
-        for (position, host) in hosts.iter().enumerate() {
-            for (source, name) in host.read(HostData::snapshot_list) {
-                if is_clone_snapshot(&name) && !data.jobs.clone_active_for_snapshot(&name) {
-                    let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
-                    return Err(format!("{name} of {source} on host-{position} outlived its clone job job-{job}"));
-                }
+        let leftovers: Vec<(usize, VmId, String)> = hosts
+            .iter()
+            .enumerate()
+            .flat_map(|(position, host)| {
+                let snapshots = host.read(HostData::snapshot_list);
+                snapshots
+                    .into_iter()
+                    .filter(|(_, name)| is_clone_snapshot(name))
+                    .map(move |(source, name)| (position, source, name))
+            })
+            .collect();
+        store.read(|data| {
+            if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
+                return Err(format!(
+                    "the reconciler removed a leaked snapshot at {}ms: {}",
+                    found.at_ms, found.evidence
+                ));
             }
-        }
-        Ok(())
+            match leftovers.iter().find(|(_, _, name)| !data.jobs.clone_active_for_snapshot(name)) {
+                Some((position, source, name)) => {
+                    let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
+                    Err(format!("{name} of {source} on host-{position} outlived its clone job job-{job}"))
+                }
+                None => Ok(()),
+            }
+        })
     })
 }
 
