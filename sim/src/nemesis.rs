@@ -234,11 +234,14 @@ fn swarm_subset(rng: &mut StreamRng, admitted: &[FaultKind]) -> Vec<FaultKind> {
     admitted.iter().copied().filter(|_| rng.gen_bool(share)).collect()
 }
 
+/// Every point on, firing once; in half the seeds a firing only fails the call, because a
+/// crash wipes the node's volatile state and with it the races that need none (clone jobs
+/// racing on one source), and in the other half half the firings crash.
 fn draw_fault_point_plan(rng: &mut StreamRng) -> FaultPointPlan {
     FaultPointPlan {
         enable_percent: 100,
         fire_percent: *[50u8, 100].choose(rng).expect("non-empty"),
-        crash_percent: *[25u8, 50, 75].choose(rng).expect("non-empty"),
+        crash_percent: *[0u8, 50].choose(rng).expect("non-empty"),
         restart_delay_ms_max: 500,
         fires_per_point_max: 1,
         ..FaultPointPlan::off()
@@ -347,5 +350,16 @@ mod tests {
             assert_eq!((points.enable_percent, points.fires_per_point_max), (100, 1), "seed {seed}");
         }
         assert!(kinds_per_seed.contains(&0) && kinds_per_seed.contains(&window_kinds), "{kinds_per_seed:?}");
+    }
+
+    #[test]
+    fn swarm_fault_points_only_fail_calls_in_some_seeds_and_also_crash_in_others() {
+        let crash_percents: BTreeSet<u8> = (0..64)
+            .map(|seed| {
+                let mut rng = stream_rng(seed, Stream::Nemesis);
+                generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000).1.crash_percent
+            })
+            .collect();
+        assert_eq!(crash_percents, BTreeSet::from([0, 50]));
     }
 }
