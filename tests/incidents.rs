@@ -24,6 +24,12 @@ fn steps(operations: Vec<(u64, Operation)>) -> Vec<WorkloadStep<Operation>> {
         .collect()
 }
 
+/// One instance started, then stopped three seconds later.
+fn start_then_stop() -> Vec<WorkloadStep<Operation>> {
+    let (job, instance) = (JobId(0), InstanceId(1));
+    steps(vec![(10, Operation::StartInstance { job, instance }), (3_000, Operation::StopInstance { job, instance })])
+}
+
 /// Seed 000, "the machine that shouldn't exist": DeleteVM releases the IP and deletes the
 /// row, the worker dies before the hypervisor destroy, and the address goes to a new VM.
 #[test]
@@ -61,12 +67,7 @@ fn seed_000_a_crash_between_row_delete_and_destroy_hands_a_running_vms_ip_to_ano
 /// that follows drives the counters below zero.
 #[test]
 fn seed_002_a_stale_monitor_report_after_a_restart_drives_the_counters_negative() {
-    let job = JobId(0);
-    let instance = InstanceId(1);
-    let workload = steps(vec![
-        (10, Operation::StartInstance { job, instance }),
-        (3_000, Operation::StopInstance { job, instance }),
-    ]);
+    let workload = start_then_stop();
     // The monitor's reports to the store are lost for a while, so the stale one lands late.
     let late_reports = FaultWindow {
         start_ms: 0,
@@ -89,4 +90,37 @@ fn seed_002_a_stale_monitor_report_after_a_restart_drives_the_counters_negative(
         reproduced += 1;
     }
     assert!(reproduced >= 2, "the write-up's sequence happened in only {reproduced} of 60 seeds");
+}
+
+/// Seed 002's monitor reported late because it waited behind a lock. The monitor's delay
+/// point does the same without any network fault: over the same seeds it makes the stale
+/// report, and with the switch the negative counter, more frequent than the bare workload does.
+#[test]
+fn seed_002_a_monitor_delayed_at_its_delay_point_reports_stale_more_often() {
+    let workload = start_then_stop();
+    let slow_monitor = FaultPointPlan {
+        delay_percent: 100,
+        delay_ms_max: 500,
+        only: [fleetsim_model::host::monitor::REPORT_DELAY_POINT.to_string()].into(),
+        ..FaultPointPlan::off()
+    };
+    let stale = "a stale monitor report arrived after a newer generation charged";
+    let caught = |fault_points: &FaultPointPlan| {
+        let plan = Plan { workload: workload.clone(), faults: Vec::new(), fault_points: fault_points.clone() };
+        (1..=40)
+            .filter(|seed| {
+                let fixed = run("start-stop", *seed, &plan, None);
+                assert!(fixed.passed(), "seed {seed}: {:?}", fixed.violations);
+                let buggy = run("start-stop", *seed, &plan, Some("unconditional-counter-delete"));
+                let reported_stale = fixed.coverage.sometimes.get(stale).copied().unwrap_or(0) > 0;
+                assert_eq!(buggy.passed(), !reported_stale, "seed {seed}: {:?}", buggy.violations);
+                reported_stale
+            })
+            .count()
+    };
+    let (bare, delayed) = (caught(&FaultPointPlan::off()), caught(&slow_monitor));
+    assert!(
+        delayed >= 5 && delayed >= 2 * bare,
+        "stale reports in 40 seeds: {bare} bare, {delayed} with a slow monitor"
+    );
 }

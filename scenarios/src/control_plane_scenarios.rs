@@ -1,7 +1,7 @@
 //! The control-plane scenarios: one topology, workload and fault mix each, over the same
 //! model.
 
-use crate::profile::{crash_points, fault_points, fault_profile, limits};
+use crate::profile::{crash_points, delay_points, fault_points, fault_profile, limits};
 use crate::workload::{clone_storm, create_delete, start_stop, Workload};
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
 use fleetsim_sim::{FaultProfile, Limits, Scenario, Sim, StreamRng, WorkloadStep};
@@ -145,7 +145,9 @@ impl Scenario for ControlPlaneScenario {
     }
 
     fn fault_point_catalog(&self) -> Vec<String> {
-        fault_points(self.sagas)
+        let mut catalog = fault_points(self.sagas);
+        catalog.extend(delay_points(self.sagas));
+        catalog
     }
 
     fn boot(&self, sim: &Sim) -> ControlPlane {

@@ -33,6 +33,12 @@ pub fn fault_points(sagas: &[&str]) -> Vec<String> {
     cataloged.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
 }
 
+/// Every delay point the named sagas' runs pass.
+pub fn delay_points(sagas: &[&str]) -> Vec<String> {
+    let cataloged = fleetsim_model::sagas::DELAY_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
+    cataloged.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
+}
+
 /// The `sometimes` properties for crashes at every fault point of the named sagas.
 pub fn crash_points(sagas: &[&str]) -> Vec<String> {
     fault_points(sagas).into_iter().map(|point| format!("crash at {point}")).collect()

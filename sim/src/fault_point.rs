@@ -75,6 +75,19 @@ impl FaultPoints {
         }
     }
 
+    /// Counts a pass over delay point `name`; when it fires, the simulated milliseconds the
+    /// task waits there. Delay points never fail or crash, so they are not bounded per point.
+    pub fn pass_delay(&mut self, name: &str) -> Option<u64> {
+        let aimed = self.plan.only.is_empty() || self.plan.only.contains(name);
+        let armed = self.active && aimed && self.plan.delay_percent > 0 && !self.plan.disabled.contains(name);
+        let fires = armed && self.rng.gen_range(0..100u8) < self.plan.delay_percent;
+        let delay_ms = fires.then(|| self.rng.gen_range(1..=self.plan.delay_ms_max.max(1)));
+        let count = self.counts.entry(name.to_string()).or_default();
+        count.hits += 1;
+        count.fires += u64::from(fires);
+        delay_ms
+    }
+
     /// Stops every point from firing (the heal phase); passes are still counted.
     pub fn deactivate(&mut self) {
         self.active = false;
@@ -134,6 +147,24 @@ mod tests {
         };
         assert_eq!((fired(&mut points, "x"), fired(&mut points, "y"), fired(&mut points, "x")), (1, 1, 0));
         assert_eq!((points.counts()["x"].hits, points.counts()["x"].fires), (20, 1));
+    }
+
+    #[test]
+    fn delay_points_wait_at_their_rate_within_the_bound_and_only_when_armed() {
+        let mut delays = plan(100, 100);
+        (delays.delay_percent, delays.delay_ms_max) = (50, 300);
+        delays.disabled.insert("off".into());
+        let mut points = FaultPoints::new(3, delays, stream_rng(3, Stream::FaultPoints));
+        let waits: Vec<u64> = (0..1000).filter_map(|_| points.pass_delay("slow")).collect();
+        assert!((400..600).contains(&waits.len()), "{} of 1000 passes waited at 50%", waits.len());
+        assert!(waits.iter().all(|wait| (1..=300).contains(wait)) && waits.iter().any(|wait| *wait > 150));
+        assert_eq!(points.counts()["slow"], FaultPointCount { hits: 1000, fires: waits.len() as u64 });
+        assert!((0..100).all(|_| points.pass_delay("off").is_none()));
+        points.deactivate();
+        assert!((0..100).all(|_| points.pass_delay("slow").is_none()));
+        let mut quiet = FaultPoints::new(3, plan(100, 100), stream_rng(3, Stream::FaultPoints));
+        assert!((0..100).all(|_| quiet.pass_delay("slow").is_none()));
+        assert_eq!(quiet.counts()["slow"], FaultPointCount { hits: 100, fires: 0 });
     }
 
     #[test]

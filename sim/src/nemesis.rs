@@ -196,6 +196,7 @@ pub fn generate_faults(
         FaultStrategy::Swarm => {
             // Swarm draws the window kinds per seed; fault points stay on, as BUGGIFY does, and
             // each fires at most once, so every step boundary is hit without starving the run.
+            // Windows are few (one or two per kind): races between jobs need quiet stretches.
             let windows: Vec<FaultKind> =
                 admitted.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint).collect();
             let mut enabled = swarm_subset(rng, &windows);
@@ -207,7 +208,7 @@ pub fn generate_faults(
     };
     let mut windows = Vec::new();
     for kind in enabled.iter().copied().filter(|kind| *kind != FaultKind::FaultPoint) {
-        let count = if windows_per_kind.is_some() { rng.gen_range(1..=4) } else { 2 };
+        let count = if windows_per_kind.is_some() { rng.gen_range(1..=2) } else { 2 };
         for _ in 0..count {
             let uniform = windows_per_kind.is_none();
             windows.push(draw_window(rng, profile, kind, chaos_ms, uniform));
@@ -227,23 +228,27 @@ fn admissible(kind: FaultKind, profile: &FaultProfile) -> bool {
     }
 }
 
-/// Swarm testing: a share of the window kinds drawn per seed (none, half or all), then each
-/// kind on with that chance, so some seeds meet the fault points alone and some every kind.
+/// Swarm testing: a share of the window kinds drawn per seed (none or half), then each kind
+/// on with that chance, so half the seeds meet the fault points alone.
 fn swarm_subset(rng: &mut StreamRng, admitted: &[FaultKind]) -> Vec<FaultKind> {
-    let share = *[0.0, 0.5, 1.0].choose(rng).expect("non-empty");
+    let share = *[0.0, 0.5].choose(rng).expect("non-empty");
     admitted.iter().copied().filter(|_| rng.gen_bool(share)).collect()
 }
 
-/// Every point on, firing once; in half the seeds a firing only fails the call, because a
-/// crash wipes the node's volatile state and with it the races that need none (clone jobs
-/// racing on one source), and in the other half half the firings crash.
+/// Every point on, firing at its first pass and only once. In two seeds of three a firing
+/// only fails the call, because a crash wipes the node's volatile state and with it the races
+/// that need none (clone jobs racing on one source); in the third, one firing in ten crashes.
+/// Delay points make a task wait at nine passes in ten: they never stop the run, so they are
+/// not bounded, and a late message (seed 002's monitor report) needs them often.
 fn draw_fault_point_plan(rng: &mut StreamRng) -> FaultPointPlan {
     FaultPointPlan {
         enable_percent: 100,
-        fire_percent: *[50u8, 100].choose(rng).expect("non-empty"),
-        crash_percent: *[0u8, 50].choose(rng).expect("non-empty"),
+        fire_percent: 100,
+        crash_percent: *[0u8, 0, 10].choose(rng).expect("non-empty"),
         restart_delay_ms_max: 500,
         fires_per_point_max: 1,
+        delay_percent: 90,
+        delay_ms_max: 500,
         ..FaultPointPlan::off()
     }
 }
@@ -339,27 +344,39 @@ mod tests {
     }
 
     #[test]
-    fn swarm_runs_range_from_fault_points_alone_to_every_window_kind() {
-        let window_kinds = FaultKind::ALL.len() - 1;
+    fn swarm_runs_range_from_fault_points_alone_to_half_the_window_kinds_with_few_windows_each() {
         let mut kinds_per_seed = BTreeSet::new();
         for seed in 0..64 {
             let mut rng = stream_rng(seed, Stream::Nemesis);
             let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000);
             let kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
+            let most_per_kind =
+                kinds.iter().map(|kind| windows.iter().filter(|w| w.fault.kind() == *kind).count()).max();
+            assert!(most_per_kind.unwrap_or(0) <= 2, "seed {seed}: {most_per_kind:?} windows of one kind");
             kinds_per_seed.insert(kinds.len());
-            assert_eq!((points.enable_percent, points.fires_per_point_max), (100, 1), "seed {seed}");
+            assert_eq!((points.enable_percent, points.fire_percent, points.fires_per_point_max), (100, 100, 1));
         }
-        assert!(kinds_per_seed.contains(&0) && kinds_per_seed.contains(&window_kinds), "{kinds_per_seed:?}");
+        let seeds_without_windows = kinds_per_seed.contains(&0);
+        assert!(seeds_without_windows && kinds_per_seed.iter().any(|kinds| *kinds >= 3), "{kinds_per_seed:?}");
     }
 
     #[test]
     fn swarm_fault_points_only_fail_calls_in_some_seeds_and_also_crash_in_others() {
-        let crash_percents: BTreeSet<u8> = (0..64)
+        let plans: Vec<FaultPointPlan> = (0..64)
             .map(|seed| {
-                let mut rng = stream_rng(seed, Stream::Nemesis);
-                generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000).1.crash_percent
+                generate_faults(&mut stream_rng(seed, Stream::Nemesis), &profile(), FaultStrategy::Swarm, 5_000).1
             })
             .collect();
-        assert_eq!(crash_percents, BTreeSet::from([0, 50]));
+        let crash_percents: BTreeSet<u8> = plans.iter().map(|plan| plan.crash_percent).collect();
+        assert_eq!(crash_percents, BTreeSet::from([0, 10]));
+        assert!(plans.iter().all(|plan| (plan.delay_percent, plan.delay_ms_max) == (90, 500)));
+    }
+
+    #[test]
+    fn only_swarm_arms_delay_points() {
+        for strategy in [FaultStrategy::None, FaultStrategy::Uniform] {
+            let (_, points) = generate_faults(&mut stream_rng(1, Stream::Nemesis), &profile(), strategy, 5_000);
+            assert_eq!((points.delay_percent, points.enable_percent), (0, 0), "{strategy:?}");
+        }
     }
 }

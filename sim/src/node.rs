@@ -88,4 +88,12 @@ impl NodeContext {
             }
         }
     }
+
+    /// A delay point: the task may wait here, as a slow or descheduled task does. Every pass
+    /// is counted.
+    pub async fn delay_point(&self, name: &str) {
+        if let Some(delay_ms) = self.sim.pass_delay_point(self.index, name) {
+            madsim::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        }
+    }
 }

@@ -36,6 +36,12 @@ pub struct FaultPointPlan {
     /// leaves the run room to go on after it fired.
     #[serde(default)]
     pub fires_per_point_max: u64,
+    /// Chance, in percent, that a pass over a delay point makes the task wait there.
+    #[serde(default)]
+    pub delay_percent: u8,
+    /// Longest simulated wait at a delay point.
+    #[serde(default)]
+    pub delay_ms_max: u64,
 }
 
 impl FaultPointPlan {
@@ -50,6 +56,8 @@ impl FaultPointPlan {
             restart_delay_ms_max: 0,
             fires_max: 0,
             fires_per_point_max: 0,
+            delay_percent: 0,
+            delay_ms_max: 0,
         }
     }
 }

@@ -451,6 +451,14 @@ impl Sim {
         action
     }
 
+    /// Counts a pass over delay point `name` on node `index`; the wait when it fires.
+    pub fn pass_delay_point(&self, index: NodeIndex, name: &str) -> Option<u64> {
+        let delay_ms = self.state().fault_points.pass_delay(name)?;
+        self.count_fault(FaultKind::FaultPoint);
+        self.trace(index, EventKind::FaultPoint, format!("{name}: Delay {{ delay_ms: {delay_ms} }}"));
+        Some(delay_ms)
+    }
+
     /// Counts a `sometimes` property each time `condition` holds.
     pub fn sometimes(&self, name: &str, condition: bool) {
         let mut state = self.state();

@@ -2,7 +2,7 @@
 //! durable across an agent crash; the agent's process state (locks, in-flight operations,
 //! VMM monitors) is not.
 
-mod monitor;
+pub mod monitor;
 mod physical;
 
 pub use physical::{HostData, PhysicalVm, PhysicalVmm, VmmState};

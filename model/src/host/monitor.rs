@@ -17,6 +17,9 @@ pub const POLL_MS: u64 = 200;
 pub const REPORT_ATTEMPTS_MAX: u32 = 20;
 /// Pause between two report attempts.
 pub const REPORT_RETRY_MS: u64 = 100;
+/// The delay point before a report: a monitor descheduled or stuck behind a lock reports
+/// late, as seed 002's monitor did.
+pub const REPORT_DELAY_POINT: &str = "monitor.before_report";
 
 /// Starts the monitor of `vmm`; it dies with the agent process.
 pub fn spawn(agent: Agent, instance: InstanceId, vmm: VmmId, generation: u64) {
@@ -50,6 +53,7 @@ async fn watch(agent: Agent, instance: InstanceId, vmm: VmmId, generation: u64) 
 
 async fn report(agent: &Agent, instance: InstanceId, vmm: VmmId, generation: u64, observation: VmmObservation) {
     let transaction = Transaction::ReportVmm { instance, vmm, generation, observation };
+    agent.node.delay_point(REPORT_DELAY_POINT).await;
     for attempt in 1..=REPORT_ATTEMPTS_MAX {
         if store_plain(&agent.rpc, agent.store, transaction.clone()).await.is_ok() {
             agent

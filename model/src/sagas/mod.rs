@@ -121,6 +121,9 @@ pub const FAULT_POINTS: &[(&str, &[&str])] = &[
     ("stop_instance", &["stop_instance.after_unregister", "stop_instance.after_release"]),
 ];
 
+/// Every delay point, by the saga whose runs pass it: the VMM monitors a start leaves behind.
+pub const DELAY_POINTS: &[(&str, &[&str])] = &[("start_instance", &[crate::host::monitor::REPORT_DELAY_POINT])];
+
 /// Gives back the row and address of a VM that was deleted before it was created.
 async fn give_back_vm(saga: &SagaContext, vm: crate::ids::VmId, ip: crate::ids::Ip) -> Result<(), StepError> {
     use crate::store::StoreError;
