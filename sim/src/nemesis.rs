@@ -29,7 +29,7 @@ pub enum FaultKind {
     Duplicate,
     /// A share of replies is lost: the callee acted, the caller times out.
     Timeout,
-    /// Named places in model code crash the node or fail the call.
+    /// Named places in model code crash the node or fail the call, or make the task wait.
     FaultPoint,
 }
 
@@ -76,7 +76,7 @@ impl FaultKind {
             FaultKind::Latency => "delay messages randomly, so they are reordered",
             FaultKind::Duplicate => "deliver a share of all messages twice",
             FaultKind::Timeout => "lose a share of replies: the call ran, the caller times out",
-            FaultKind::FaultPoint => "crash or fail at named places in model code (BUGGIFY)",
+            FaultKind::FaultPoint => "crash or fail at named places in model code, or wait at delay points (BUGGIFY)",
         }
     }
 }
