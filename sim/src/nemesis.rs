@@ -351,7 +351,7 @@ mod tests {
             let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000);
             let kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
             let most_per_kind =
-                kinds.iter().map(|kind| windows.iter().filter(|w| w.fault.kind() == *kind).count()).max();
+                kinds.iter().map(|kind| windows.iter().filter(|window| window.fault.kind() == *kind).count()).max();
             assert!(most_per_kind.unwrap_or(0) <= 2, "seed {seed}: {most_per_kind:?} windows of one kind");
             kinds_per_seed.insert(kinds.len());
             assert_eq!((points.enable_percent, points.fire_percent, points.fires_per_point_max), (100, 100, 1));
