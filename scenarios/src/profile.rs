@@ -29,13 +29,16 @@ pub fn limits(chaos_ms: u64) -> Limits {
 
 /// Every fault point of the named sagas.
 pub fn fault_points(sagas: &[&str]) -> Vec<String> {
-    let cataloged = fleetsim_model::sagas::FAULT_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
-    cataloged.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
+    points_of(fleetsim_model::sagas::FAULT_POINTS, sagas)
 }
 
 /// Every delay point the named sagas' runs pass.
 pub fn delay_points(sagas: &[&str]) -> Vec<String> {
-    let cataloged = fleetsim_model::sagas::DELAY_POINTS.iter().filter(|(saga, _)| sagas.contains(saga));
+    points_of(fleetsim_model::sagas::DELAY_POINTS, sagas)
+}
+
+fn points_of(catalog: &[(&str, &[&str])], sagas: &[&str]) -> Vec<String> {
+    let cataloged = catalog.iter().filter(|(saga, _)| sagas.contains(saga));
     cataloged.flat_map(|(_, points)| points.iter().map(|point| point.to_string())).collect()
 }
 

@@ -326,12 +326,19 @@ mod tests {
         assert_eq!(points.enable_percent, 0);
     }
 
+    /// The swarm faults of seeds 0..64.
+    fn swarm_seeds() -> impl Iterator<Item = (u64, Vec<FaultWindow>, FaultPointPlan)> {
+        (0..64).map(|seed| {
+            let (windows, points) =
+                generate_faults(&mut stream_rng(seed, Stream::Nemesis), &profile(), FaultStrategy::Swarm, 5_000);
+            (seed, windows, points)
+        })
+    }
+
     #[test]
     fn swarm_varies_the_enabled_kinds_across_seeds_within_the_chaos_phase() {
         let mut subsets = BTreeSet::new();
-        for seed in 0..64 {
-            let mut rng = stream_rng(seed, Stream::Nemesis);
-            let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000);
+        for (_, windows, points) in swarm_seeds() {
             let mut kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
             if points.enable_percent > 0 {
                 kinds.insert(FaultKind::FaultPoint);
@@ -346,9 +353,7 @@ mod tests {
     #[test]
     fn swarm_runs_range_from_fault_points_alone_to_half_the_window_kinds_with_few_windows_each() {
         let mut kinds_per_seed = BTreeSet::new();
-        for seed in 0..64 {
-            let mut rng = stream_rng(seed, Stream::Nemesis);
-            let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Swarm, 5_000);
+        for (seed, windows, points) in swarm_seeds() {
             let kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
             let most_per_kind =
                 kinds.iter().map(|kind| windows.iter().filter(|window| window.fault.kind() == *kind).count()).max();
@@ -362,11 +367,7 @@ mod tests {
 
     #[test]
     fn swarm_fault_points_only_fail_calls_in_some_seeds_and_also_crash_in_others() {
-        let plans: Vec<FaultPointPlan> = (0..64)
-            .map(|seed| {
-                generate_faults(&mut stream_rng(seed, Stream::Nemesis), &profile(), FaultStrategy::Swarm, 5_000).1
-            })
-            .collect();
+        let plans: Vec<FaultPointPlan> = swarm_seeds().map(|(_, _, points)| points).collect();
         let crash_percents: BTreeSet<u8> = plans.iter().map(|plan| plan.crash_percent).collect();
         assert_eq!(crash_percents, BTreeSet::from([0, 10]));
         assert!(plans.iter().all(|plan| (plan.delay_percent, plan.delay_ms_max) == (90, 500)));
