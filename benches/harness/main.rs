@@ -1,15 +1,19 @@
-//! `cargo bench --bench harness`: smoke seeds per second on one core, and simulated messages
+//! `cargo bench --bench harness`: smoke seeds per second on one core, simulated messages
 //! delivered per wall second by fleetsim's RPC layer beside a bare madsim ping-pong, in one
-//! process, interleaved so that machine noise falls on every figure alike.
+//! process, interleaved so that machine noise falls on every figure alike; then `fleetsim fuzz`
+//! campaigns with one job and with two, alternating.
 //!
 //! Sizes come from the environment: `FLEETSIM_BENCH_REPEATS` (default 5),
-//! `FLEETSIM_BENCH_SEEDS` (smoke seeds per repetition, default 2000) and
-//! `FLEETSIM_BENCH_CALLS` (calls per ping-pong, default 50000). An argument `smoke` or
-//! `ping-pong` (`cargo bench --bench harness -- smoke`) measures only that part, for profiling.
+//! `FLEETSIM_BENCH_SEEDS` (smoke seeds per repetition, default 2000),
+//! `FLEETSIM_BENCH_CALLS` (calls per ping-pong, default 50000),
+//! `FLEETSIM_BENCH_SCALING_ROUNDS` (rounds of one campaign per job count, default 20) and
+//! `FLEETSIM_BENCH_SCALING_SEEDS` (`--seeds` of each campaign, default 40). An argument `smoke`,
+//! `ping-pong` or `scaling` (`cargo bench --bench harness -- smoke`) measures only that part.
 
 mod bare_madsim;
 mod fleetsim_rpc;
 mod measure;
+mod scaling;
 mod smoke;
 
 use measure::{Samples, Throughput};
@@ -18,6 +22,10 @@ use measure::{Samples, Throughput};
 const SMOKE_SEEDS_PER_SECOND_MIN: f64 = 500.0;
 /// The harness's RPC message rate as a share of bare madsim's that it must reach.
 const HARNESS_TO_BARE_RATIO_MIN: f64 = 0.5;
+/// Campaign runs per wall second with two jobs, as a multiple of one job's, that campaigns must reach.
+const TWO_JOBS_TO_ONE_RATIO_MIN: f64 = 1.8;
+/// The benchmark's parts, as named on the command line.
+const PARTS: [&str; 3] = ["smoke", "ping-pong", "scaling"];
 /// Seed of both ping-pong runtimes.
 const PING_PONG_SEED: u64 = 1;
 
@@ -26,8 +34,11 @@ struct Sizes {
     repeats: u64,
     seeds: u64,
     calls: u64,
+    scaling_rounds: u64,
+    scaling_seeds: u64,
     smoke: bool,
     ping_pong: bool,
+    scaling: bool,
 }
 
 fn size_from_environment(name: &str, default: u64) -> u64 {
@@ -44,14 +55,18 @@ fn sizes_from_environment_and_arguments() -> Sizes {
     // `cargo bench` passes `--bench`; other flags are ignored, a bare word selects a part.
     let parts: Vec<String> = std::env::args().skip(1).filter(|argument| !argument.starts_with('-')).collect();
     for part in &parts {
-        assert!(part == "smoke" || part == "ping-pong", "unknown part '{part}' (known: smoke, ping-pong)");
+        assert!(PARTS.contains(&part.as_str()), "unknown part '{part}' (known: {})", PARTS.join(", "));
     }
+    let selected = |name: &str| parts.is_empty() || parts.iter().any(|part| part == name);
     Sizes {
         repeats: size_from_environment("FLEETSIM_BENCH_REPEATS", 5),
         seeds: size_from_environment("FLEETSIM_BENCH_SEEDS", 2_000),
         calls: size_from_environment("FLEETSIM_BENCH_CALLS", 50_000),
-        smoke: parts.is_empty() || parts.iter().any(|part| part == "smoke"),
-        ping_pong: parts.is_empty() || parts.iter().any(|part| part == "ping-pong"),
+        scaling_rounds: size_from_environment("FLEETSIM_BENCH_SCALING_ROUNDS", 20),
+        scaling_seeds: size_from_environment("FLEETSIM_BENCH_SCALING_SEEDS", 40),
+        smoke: selected("smoke"),
+        ping_pong: selected("ping-pong"),
+        scaling: selected("scaling"),
     }
 }
 
@@ -81,6 +96,9 @@ struct Figures {
     harness_messages: Rate,
     bare_messages: Rate,
     harness_to_bare: Rate,
+    campaign_one_job: Rate,
+    campaign_two_jobs: Rate,
+    two_jobs_to_one: Rate,
 }
 
 fn measure_ping_pongs(sizes: &Sizes, figures: &mut Figures) {
@@ -99,6 +117,21 @@ fn measure_smoke(sizes: &Sizes, figures: &mut Figures) {
     });
     figures.smoke_seeds.push(seeds);
     figures.smoke_messages.push(seeds.with_count(batch.messages_delivered));
+}
+
+fn measure_scaling(sizes: &Sizes, figures: &mut Figures) {
+    let folder = scaling::scratch_folder();
+    for round in 1..=sizes.scaling_rounds {
+        let scaling::Round { one_job, two_jobs } = scaling::run_round(round, sizes.scaling_seeds, &folder);
+        figures.campaign_one_job.wall.push(one_job.runs_per_wall_second);
+        figures.campaign_one_job.cpu.push(one_job.runs_per_cpu_second);
+        figures.campaign_two_jobs.wall.push(two_jobs.runs_per_wall_second);
+        figures.campaign_two_jobs.cpu.push(two_jobs.runs_per_cpu_second);
+        figures.two_jobs_to_one.wall.push(two_jobs.runs_per_wall_second / one_job.runs_per_wall_second);
+        figures.two_jobs_to_one.cpu.push(two_jobs.runs_per_cpu_second / one_job.runs_per_cpu_second);
+        eprintln!("scaling round {round}/{} done", sizes.scaling_rounds);
+    }
+    scaling::remove_folder(&folder);
 }
 
 fn measure_once(sizes: &Sizes, figures: &mut Figures) {
@@ -121,22 +154,39 @@ fn print_rows(name: &str, rate: &Rate, precision: usize) {
     }
 }
 
-/// Prints whether the medians of `rate` reach `minimum`; true when the CPU median does (or nothing ran).
-fn print_target(name: &str, rate: &Rate, minimum: f64) -> bool {
+/// Which median of a rate a target judges.
+#[derive(Clone, Copy, PartialEq)]
+enum Judged {
+    Cpu,
+    Wall,
+}
+
+/// Prints whether the medians of `rate` reach `minimum` (a wall target: the wall median only); true
+/// when the judged median does (or nothing ran).
+fn print_target(name: &str, rate: &Rate, minimum: f64, judged: Judged) -> bool {
     if rate.cpu.is_empty() {
         return true;
     }
     let (cpu, wall) = (rate.cpu.median(), rate.wall.median());
     let verdict = |value: f64| if value >= minimum { "met" } else { "MISSED" };
-    println!("target {name:<46} CPU {} ({cpu:.3}), wall {} ({wall:.3})", verdict(cpu), verdict(wall));
-    cpu >= minimum
+    match judged {
+        Judged::Cpu => {
+            println!("target {name:<46} CPU {} ({cpu:.3}), wall {} ({wall:.3})", verdict(cpu), verdict(wall));
+            cpu >= minimum
+        }
+        Judged::Wall => {
+            println!("target {name:<46} wall {} ({wall:.3})", verdict(wall));
+            wall >= minimum
+        }
+    }
 }
 
 fn main() {
     let sizes = sizes_from_environment_and_arguments();
     println!(
-        "fleetsim harness benchmark: {} repetitions of {} smoke seeds and two ping-pongs of {} calls, one thread",
-        sizes.repeats, sizes.seeds, sizes.calls
+        "fleetsim harness benchmark: {} repetitions of {} smoke seeds and two ping-pongs of {} calls, one thread; \
+         {} rounds of `fleetsim fuzz --seeds {}` with 1 and 2 jobs",
+        sizes.repeats, sizes.seeds, sizes.calls, sizes.scaling_rounds, sizes.scaling_seeds
     );
     // Warm caches and allocators once, untimed.
     let warm_up = Sizes { seeds: sizes.seeds.min(50), calls: sizes.calls.min(1_000), ..sizes };
@@ -146,17 +196,27 @@ fn main() {
         measure_once(&sizes, &mut figures);
         eprintln!("repetition {repetition}/{} done", sizes.repeats);
     }
+    if sizes.scaling {
+        measure_scaling(&Sizes { scaling_rounds: 1, scaling_seeds: 1, ..sizes }, &mut Figures::default());
+        measure_scaling(&sizes, &mut figures);
+    }
     println!("{:<48} {:>12} {:>12} {:>12}", "figure (per second of)", "median", "min", "max");
     print_rows("smoke seeds/s", &figures.smoke_seeds, 0);
     print_rows("smoke messages delivered/s", &figures.smoke_messages, 0);
     print_rows("harness RPC messages delivered/s", &figures.harness_messages, 0);
     print_rows("bare madsim messages delivered/s", &figures.bare_messages, 0);
     print_rows("harness / bare madsim", &figures.harness_to_bare, 3);
+    print_rows("campaign runs/s, 1 job", &figures.campaign_one_job, 0);
+    print_rows("campaign runs/s, 2 jobs", &figures.campaign_two_jobs, 0);
+    print_rows("campaign 2 jobs / 1 job", &figures.two_jobs_to_one, 3);
     let smoke_target = format!("smoke >= {SMOKE_SEEDS_PER_SECOND_MIN} seeds/s");
-    let smoke_met = print_target(&smoke_target, &figures.smoke_seeds, SMOKE_SEEDS_PER_SECOND_MIN);
+    let smoke_met = print_target(&smoke_target, &figures.smoke_seeds, SMOKE_SEEDS_PER_SECOND_MIN, Judged::Cpu);
     let ratio_target = format!("harness >= {HARNESS_TO_BARE_RATIO_MIN} x bare madsim");
-    let ratio_met = print_target(&ratio_target, &figures.harness_to_bare, HARNESS_TO_BARE_RATIO_MIN);
-    if !(smoke_met && ratio_met) {
+    let ratio_met = print_target(&ratio_target, &figures.harness_to_bare, HARNESS_TO_BARE_RATIO_MIN, Judged::Cpu);
+    // Scaling is about wall time: the CPU ratio only shows how much more a run costs beside another.
+    let scaling_target = format!("campaign 2 jobs >= {TWO_JOBS_TO_ONE_RATIO_MIN} x 1 job");
+    let scaling_met = print_target(&scaling_target, &figures.two_jobs_to_one, TWO_JOBS_TO_ONE_RATIO_MIN, Judged::Wall);
+    if !(smoke_met && ratio_met && scaling_met) {
         println!("a target was missed");
     }
 }
