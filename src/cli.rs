@@ -96,6 +96,9 @@ pub struct FuzzArguments {
     /// Continue the campaign in --out from its checkpoint, without re-running finished seeds.
     #[arg(long, requires = "out")]
     pub resume: bool,
+    /// Write one JSON line per finished run to runs.jsonl in the output folder (kept on --resume).
+    #[arg(long)]
+    pub record: bool,
     /// No progress lines on standard error.
     #[arg(long)]
     pub quiet: bool,

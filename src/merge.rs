@@ -1,6 +1,7 @@
 //! `fleetsim merge DIR... --out DIR`: one summary and the union of failure reports from shards.
 
 use crate::cli::MergeArguments;
+use crate::fuzz::record::RECORD_FILE;
 use crate::fuzz::tally::Tally;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::EXIT_PASS;
@@ -42,6 +43,7 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
     };
     let summary = Summary::new(&tally, context);
     crate::report::write_outputs(&out, &summary)?;
+    let records = merge_records(&summaries, &folders, &out)?;
     println!(
         "merged {} folders: {} runs of {} planned, {} failed runs, {} distinct failures into {}",
         folders.len(),
@@ -51,7 +53,30 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
         summary.distinct_failures,
         out.display()
     );
+    if let Some(records) = records {
+        println!("records: {}", records.display());
+    }
     Ok(EXIT_PASS)
+}
+
+/// When every folder recorded its runs, their `runs.jsonl` joined in shard order into `out`.
+fn merge_records(summaries: &[Summary], folders: &[PathBuf], out: &Path) -> Result<Option<PathBuf>, String> {
+    let sources: Vec<PathBuf> = folders.iter().map(|folder| folder.join(RECORD_FILE)).collect();
+    if !sources.iter().all(|source| source.exists()) {
+        return Ok(None);
+    }
+    let mut order: Vec<usize> = (0..folders.len()).collect();
+    order.sort_by_key(|&index| summaries[index].shards.first().copied());
+    let mut joined = Vec::new();
+    for index in order {
+        let bytes = std::fs::read(&sources[index])
+            .map_err(|error| format!("cannot read {}: {error}", sources[index].display()))?;
+        joined.extend_from_slice(&bytes);
+    }
+    let target = out.join(RECORD_FILE);
+    crate::files::write_atomically(&target, &joined)
+        .map_err(|error| format!("cannot write {}: {error}", target.display()))?;
+    Ok(Some(target))
 }
 
 /// Shards must come from one campaign, split the same way, and none may be counted twice.

@@ -1,5 +1,5 @@
-//! Campaigns through the binary: reports that replay, results independent of jobs and shards,
-//! a killed campaign resumed without loss or repetition, readable pages, hunt and shrink.
+//! Campaigns through the binary: reports that replay, results and run records independent of jobs
+//! and shards, a killed campaign resumed without loss or repetition, readable pages, hunt and shrink.
 
 use fleetsim_model::bugs::CATALOG;
 use serde_json::Value;
@@ -47,6 +47,23 @@ fn campaign(folder: &Path, extra: &[&str]) -> Output {
     let mut arguments = vec!["fuzz", "--scenario", bug.scenario, "--bug", bug.id, "--out", out, "--quiet"];
     arguments.extend_from_slice(extra);
     fleetsim(&arguments)
+}
+
+/// The lines of a campaign's `runs.jsonl`, sorted (they are written as runs finish).
+fn records(folder: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = text(&folder.join("runs.jsonl")).lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Each position of `0..runs` has exactly one line.
+fn assert_one_record_per_run(folder: &Path, runs: u64) {
+    let mut items: Vec<u64> = records(folder)
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a record line is JSON")["item"].as_u64().unwrap())
+        .collect();
+    items.sort_unstable();
+    assert_eq!(items, (0..runs).collect::<Vec<u64>>(), "one record per run in {}", folder.display());
 }
 
 /// Tags open and close in order (void elements and `/>` excepted).
@@ -99,15 +116,23 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
         assert!(page.contains(&format!("fleetsim replay {}", report.display())), "the page gives the replay command");
         assert!(page.contains("<svg") && page.contains("marker-end"), "the page draws a timeline with messages");
     }
+    let late = fleetsim(&["fuzz", "--resume", "--record", "--out", folder.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&late.stderr);
+    assert_eq!(late.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("started without --record") && !folder.join("runs.jsonl").exists(), "{stderr}");
     std::fs::remove_dir_all(folder).unwrap();
 }
 
 #[test]
 fn campaign_results_do_not_depend_on_jobs() {
     let (one, two) = (scratch("jobs-1"), scratch("jobs-2"));
-    campaign(&one, &["--seeds", "120", "--jobs", "1"]);
-    campaign(&two, &["--seeds", "120", "--jobs", "2"]);
+    campaign(&one, &["--seeds", "120", "--jobs", "1", "--record"]);
+    campaign(&two, &["--seeds", "120", "--jobs", "2", "--record"]);
     assert_eq!(findings(&summary(&one)), findings(&summary(&two)));
+    assert_one_record_per_run(&one, 120);
+    assert_eq!(records(&one), records(&two), "every run's record is the same whatever the jobs");
+    let failed_lines = records(&one).iter().filter(|line| line.contains("\"verdict\":\"fail\"")).count() as u64;
+    assert_eq!(failed_lines, summary(&one)["failures"].as_u64().unwrap());
     std::fs::remove_dir_all(one).unwrap();
     std::fs::remove_dir_all(two).unwrap();
 }
@@ -115,10 +140,20 @@ fn campaign_results_do_not_depend_on_jobs() {
 #[test]
 fn two_shards_merged_equal_the_unsharded_campaign() {
     let (whole, first, second, merged) = (scratch("whole"), scratch("shard-0"), scratch("shard-1"), scratch("merged"));
-    campaign(&whole, &["--seeds", "100"]);
-    campaign(&first, &["--seeds", "100", "--shard", "0/2"]);
+    campaign(&whole, &["--seeds", "100", "--record"]);
+    campaign(&first, &["--seeds", "100", "--shard", "0/2", "--record"]);
     let environment_shard = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-        .args(["fuzz", "--scenario", CATALOG[0].scenario, "--bug", CATALOG[0].id, "--seeds", "100", "--quiet"])
+        .args([
+            "fuzz",
+            "--scenario",
+            CATALOG[0].scenario,
+            "--bug",
+            CATALOG[0].id,
+            "--seeds",
+            "100",
+            "--quiet",
+            "--record",
+        ])
         .args(["--out", second.to_str().unwrap()])
         .env("JOB_COMPLETION_INDEX", "1")
         .env("FLEETSIM_SHARDS", "2")
@@ -130,6 +165,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
         fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(findings(&summary(&merged)), findings(&summary(&whole)));
+    assert_eq!(records(&merged), records(&whole), "the shards' records join into the whole campaign's");
     for entry in summary(&merged)["failure_reports"].as_array().unwrap() {
         assert!(merged.join(entry["report"].as_str().unwrap()).exists(), "merged reports hold {entry}");
     }
@@ -144,10 +180,11 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
 #[test]
 fn a_campaign_killed_mid_way_and_resumed_loses_no_failure_and_repeats_no_seed() {
     let (reference, killed) = (scratch("reference"), scratch("killed"));
-    campaign(&reference, &["--seeds", "700", "--jobs", "2"]);
+    campaign(&reference, &["--seeds", "700", "--jobs", "2", "--record"]);
     let bug = CATALOG[0];
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
         .args(["fuzz", "--scenario", bug.scenario, "--bug", bug.id, "--seeds", "700", "--jobs", "2", "--quiet"])
+        .arg("--record")
         .args(["--out", killed.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -169,6 +206,8 @@ fn a_campaign_killed_mid_way_and_resumed_loses_no_failure_and_repeats_no_seed() 
     assert!((100..700).contains(&restored), "restored {restored}");
     assert_eq!(restored + executed, 700, "no seed ran twice");
     assert_eq!(findings(&after), findings(&summary(&reference)));
+    assert_one_record_per_run(&killed, 700);
+    assert_eq!(records(&killed), records(&reference), "the resumed campaign recorded every run once, the same");
     for entry in after["failure_reports"].as_array().unwrap() {
         let report = killed.join(entry["report"].as_str().unwrap());
         assert_eq!(fleetsim(&["replay", report.to_str().unwrap()]).status.code(), Some(0));

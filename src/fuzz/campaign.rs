@@ -3,6 +3,7 @@
 
 use crate::fuzz::checkpoint::{Checkpoint, CheckpointStore, JournalLine, IN_FLIGHT_WINDOW_MAX};
 use crate::fuzz::progress::{Progress, Snapshot};
+use crate::fuzz::record::{RecordFile, RecordedRun};
 use crate::fuzz::spec::CampaignSpec;
 use crate::fuzz::tally::{ReportDecision, RunRecord};
 use crate::report::failure::FailureReport;
@@ -58,6 +59,7 @@ struct State {
     end: u64,
     checkpoint: Checkpoint,
     store: CheckpointStore,
+    record: Option<RecordFile>,
     runs_executed: u64,
     stopped_by: Option<StopReason>,
     error: Option<String>,
@@ -73,10 +75,12 @@ struct Shared {
     deadline: Option<Instant>,
 }
 
-/// Runs (the rest of) a campaign whose checkpoint is `checkpoint`, persisted through `store`.
+/// Runs (the rest of) a campaign whose checkpoint is `checkpoint`, persisted through `store`, each
+/// run written to `record` when the campaign records.
 pub fn run_campaign(
     checkpoint: Checkpoint,
     store: CheckpointStore,
+    record: Option<RecordFile>,
     options: &CampaignOptions,
 ) -> Result<CampaignResult, String> {
     let started = Instant::now();
@@ -92,6 +96,7 @@ pub fn run_campaign(
             end: items.end,
             checkpoint,
             store,
+            record,
             runs_executed: 0,
             stopped_by: None,
             error: None,
@@ -212,10 +217,15 @@ impl Shared {
 }
 
 fn record_run(state: &mut State, folder: &Path, record: &RunRecord, outcome: &Outcome) -> Result<(), String> {
+    let strategy = state.checkpoint.spec.strategy;
     let report = match state.checkpoint.tally.decide(record) {
-        ReportDecision::Write => Some(write_report(folder, outcome, state.checkpoint.spec.strategy)?),
+        ReportDecision::Write => Some(write_report(folder, outcome, strategy)?),
         ReportDecision::Keep | ReportDecision::Drop => None,
     };
+    // The run's record line goes first: a run the journal counts always has one.
+    if let Some(file) = state.record.as_mut() {
+        file.append(&RecordedRun::of(record, outcome, strategy))?;
+    }
     let line = JournalLine { record: record.clone(), report };
     let checkpoint_due = state.store.append(&line)?;
     state.checkpoint.apply(&line);

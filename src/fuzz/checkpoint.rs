@@ -74,13 +74,16 @@ pub struct Checkpoint {
     pub done: DoneSet,
     /// Totals over the finished positions.
     pub tally: Tally,
+    /// Whether every run gets a line in `runs.jsonl` (`fuzz --record`).
+    #[serde(default)]
+    pub record: bool,
 }
 
 impl Checkpoint {
     /// A campaign that has not run anything yet.
     pub fn fresh(spec: CampaignSpec) -> Self {
         let done = DoneSet::starting_at(spec.items().start);
-        Self { format_version: CHECKPOINT_FORMAT_VERSION, spec, done, tally: Tally::default() }
+        Self { format_version: CHECKPOINT_FORMAT_VERSION, spec, done, tally: Tally::default(), record: false }
     }
 
     /// Adds one finished run, unless it is already counted.

@@ -3,6 +3,7 @@
 pub mod campaign;
 pub mod checkpoint;
 pub mod progress;
+pub mod record;
 pub mod shard;
 pub mod spec;
 pub mod tally;
@@ -13,6 +14,7 @@ use crate::{EXIT_PASS, EXIT_VIOLATION};
 use campaign::{CampaignOptions, StopReason};
 use checkpoint::{Checkpoint, CheckpointStore};
 use fleetsim_sim::{parse_seed, FaultStrategy};
+use record::RecordFile;
 use shard::Shard;
 use spec::CampaignSpec;
 use std::path::PathBuf;
@@ -34,10 +36,21 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     let (store, checkpoint) = if arguments.resume {
         let (store, checkpoint) = CheckpointStore::open(&folder)?;
         check_resumable(&checkpoint.spec, arguments)?;
+        if arguments.record && !checkpoint.record {
+            return Err(format!(
+                "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
+                folder.display()
+            ));
+        }
         (store, checkpoint)
     } else {
-        let checkpoint = Checkpoint::fresh(spec_from(arguments)?);
+        let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments)?) };
         (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
+    };
+    let record = match (checkpoint.record, arguments.resume) {
+        (false, _) => None,
+        (true, false) => Some(RecordFile::create(&folder)?),
+        (true, true) => Some(RecordFile::resume(&folder, &checkpoint.done, checkpoint.tally.runs)?),
     };
     eprintln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
@@ -48,7 +61,7 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
         options.jobs,
         folder.display()
     );
-    let result = campaign::run_campaign(checkpoint, store, &options)?;
+    let result = campaign::run_campaign(checkpoint, store, record, &options)?;
     let items = result.checkpoint.spec.items();
     let context = SummaryContext {
         campaign: result.checkpoint.spec.clone(),
@@ -62,6 +75,9 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     let summary = Summary::new(&result.checkpoint.tally, context);
     crate::report::write_outputs(&folder, &summary)?;
     print_summary(&summary, &folder);
+    if result.checkpoint.record {
+        println!("records: {}", folder.join(record::RECORD_FILE).display());
+    }
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
