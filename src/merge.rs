@@ -30,6 +30,7 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
         let (_, source) = &sources[&entry.signature.file_stem()];
         copy_report(&source.join(&entry.report), &out.join(&entry.report))?;
     }
+    let records = merge_records(&summaries, &folders, &out)?;
     let mut shards: Vec<_> = summaries.iter().flat_map(|summary| summary.shards.clone()).collect();
     shards.sort();
     let context = SummaryContext {
@@ -40,10 +41,10 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
         runs_executed: summaries.iter().map(|summary| summary.runs_executed).sum(),
         wall_s: summaries.iter().map(|summary| summary.wall_s).fold(0.0, f64::max),
         stopped_by: summaries.iter().find_map(|summary| summary.stopped_by.clone()),
+        records: records.as_ref().map(|_| RECORD_FILE.to_string()),
     };
     let summary = Summary::new(&tally, context);
     crate::report::write_outputs(&out, &summary)?;
-    let records = merge_records(&summaries, &folders, &out)?;
     println!(
         "merged {} folders: {} runs of {} planned, {} failed runs, {} distinct failures into {}",
         folders.len(),

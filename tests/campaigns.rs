@@ -100,6 +100,7 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
     for key in ["seeds_per_sec", "by_invariant", "coverage"] {
         assert!(summary.get(key).is_some(), "summary lacks {key}");
     }
+    assert!(summary["records"].is_null() && !folder.join("runs.jsonl").exists(), "runs are recorded on request only");
     let reports = summary["failure_reports"].as_array().unwrap();
     assert_eq!(reports.len() as u64, summary["distinct_failures"].as_u64().unwrap());
     let junit = text(&folder.join("junit.xml"));
@@ -130,6 +131,10 @@ fn campaign_results_do_not_depend_on_jobs() {
     campaign(&two, &["--seeds", "120", "--jobs", "2", "--record"]);
     assert_eq!(findings(&summary(&one)), findings(&summary(&two)));
     assert_one_record_per_run(&one, 120);
+    assert_eq!(
+        (&summary(&one)["records"], &summary(&two)["records"]),
+        (&Value::from("runs.jsonl"), &Value::from("runs.jsonl"))
+    );
     assert_eq!(records(&one), records(&two), "every run's record is the same whatever the jobs");
     let failed_lines = records(&one).iter().filter(|line| line.contains("\"verdict\":\"fail\"")).count() as u64;
     assert_eq!(failed_lines, summary(&one)["failures"].as_u64().unwrap());
@@ -166,6 +171,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(findings(&summary(&merged)), findings(&summary(&whole)));
     assert_eq!(records(&merged), records(&whole), "the shards' records join into the whole campaign's");
+    assert_eq!(summary(&merged)["records"], "runs.jsonl");
     for entry in summary(&merged)["failure_reports"].as_array().unwrap() {
         assert!(merged.join(entry["report"].as_str().unwrap()).exists(), "merged reports hold {entry}");
     }

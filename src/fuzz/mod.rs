@@ -71,13 +71,11 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
         runs_executed: result.runs_executed,
         wall_s: result.wall.as_secs_f64(),
         stopped_by: result.stopped_by.map(|StopReason::TimeBound| "time_s_max".to_string()),
+        records: result.checkpoint.record.then(|| record::RECORD_FILE.to_string()),
     };
     let summary = Summary::new(&result.checkpoint.tally, context);
     crate::report::write_outputs(&folder, &summary)?;
     print_summary(&summary, &folder);
-    if result.checkpoint.record {
-        println!("records: {}", folder.join(record::RECORD_FILE).display());
-    }
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
@@ -101,6 +99,9 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
             entry.runs,
             path.display()
         );
+    }
+    if let Some(records) = &summary.records {
+        println!("records: {}", folder.join(records).display());
     }
     if !summary.coverage.sometimes_never_reached.is_empty() {
         println!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));

@@ -47,6 +47,10 @@ fn figures(html: &mut String, summary: &Summary) {
         (Some(bound), false) => format!("stopped early by {bound}"),
         (None, false) => "incomplete".to_string(),
     };
+    let records = match &summary.records {
+        Some(file) => format!("{file}, one JSON line per run"),
+        None => "not kept (fuzz --record keeps them)".to_string(),
+    };
     let rows = [
         ("scenarios", campaign.scenarios.join(", ")),
         ("seeds", format!("{} from {:#x} (shards {})", campaign.seeds, campaign.start, shards.join(", "))),
@@ -57,6 +61,7 @@ fn figures(html: &mut String, summary: &Summary) {
         ("distinct failures", summary.distinct_failures.to_string()),
         ("seeds per second", format!("{:.0}", summary.seeds_per_sec)),
         ("wall time", format!("{:.1} s", summary.wall_s)),
+        ("run records", records),
         ("fleetsim", format!("{} ({})", summary.fleetsim.version, summary.fleetsim.commit)),
     ];
     html.push_str("<h2>The campaign</h2>\n<table>\n");

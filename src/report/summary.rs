@@ -70,6 +70,9 @@ pub struct Summary {
     pub failure_reports: Vec<FailureEntry>,
     /// Failed runs with a new signature past the kept-failures bound (not written).
     pub signatures_dropped: u64,
+    /// The file with one line per run (`fuzz --record`), relative to the campaign folder.
+    #[serde(default)]
+    pub records: Option<String>,
 }
 
 /// The parts of a summary that describe how it was produced, not what it found.
@@ -89,6 +92,8 @@ pub struct SummaryContext {
     pub wall_s: f64,
     /// Early stop, if any.
     pub stopped_by: Option<String>,
+    /// The run record file, when runs were recorded.
+    pub records: Option<String>,
 }
 
 impl Summary {
@@ -120,6 +125,7 @@ impl Summary {
             },
             failure_reports: tally.distinct.values().cloned().collect(),
             signatures_dropped: tally.signatures_dropped,
+            records: context.records,
         }
     }
 
