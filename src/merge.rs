@@ -63,7 +63,12 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
 /// When every folder recorded its runs, their `runs.jsonl` joined in shard order into `out`.
 fn merge_records(summaries: &[Summary], folders: &[PathBuf], out: &Path) -> Result<Option<PathBuf>, String> {
     let sources: Vec<PathBuf> = folders.iter().map(|folder| folder.join(RECORD_FILE)).collect();
-    if !sources.iter().all(|source| source.exists()) {
+    let missing: Vec<String> =
+        sources.iter().filter(|source| !source.exists()).map(|source| source.display().to_string()).collect();
+    if !missing.is_empty() {
+        if missing.len() < sources.len() {
+            eprintln!("merge: run records not joined: {} missing", missing.join(", "));
+        }
         return Ok(None);
     }
     let mut order: Vec<usize> = (0..folders.len()).collect();

@@ -178,6 +178,14 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     let again =
         fleetsim(&["merge", first.to_str().unwrap(), first.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2), "a shard counted twice is refused");
+    std::fs::remove_file(second.join("runs.jsonl")).unwrap();
+    std::fs::remove_dir_all(&merged).unwrap();
+    let partial =
+        fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert_eq!(partial.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("run records not joined") && summary(&merged)["records"].is_null(), "{stderr}");
+    assert!(!merged.join("runs.jsonl").exists(), "records of some shards only are not a campaign's records");
     for folder in [whole, first, second, merged] {
         std::fs::remove_dir_all(folder).unwrap();
     }
