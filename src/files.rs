@@ -1,17 +1,27 @@
 //! Writing output files so that a killed process never leaves a torn one, and naming folders.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync the folder.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |output| output.write_all(bytes))
+}
+
+/// Writes what `fill` writes to `path` atomically, streaming: a temporary file beside it, fsync,
+/// rename, fsync the folder.
+pub fn write_atomically_with(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let folder = path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(folder)?;
     let file_name = path.file_name().and_then(|name| name.to_str()).unwrap_or("output");
     let temporary = folder.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let mut file = File::create(&temporary)?;
-    file.write_all(bytes)?;
+    let mut output = BufWriter::new(File::create(&temporary)?);
+    fill(&mut output)?;
+    let file = output.into_inner().map_err(|error| error.into_error())?;
     file.sync_all()?;
     drop(file);
     fs::rename(&temporary, path)?;

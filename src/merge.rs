@@ -73,15 +73,14 @@ fn merge_records(summaries: &[Summary], folders: &[PathBuf], out: &Path) -> Resu
     }
     let mut order: Vec<usize> = (0..folders.len()).collect();
     order.sort_by_key(|&index| summaries[index].shards.first().copied());
-    let mut joined = Vec::new();
-    for index in order {
-        let bytes = std::fs::read(&sources[index])
-            .map_err(|error| format!("cannot read {}: {error}", sources[index].display()))?;
-        joined.extend_from_slice(&bytes);
-    }
     let target = out.join(RECORD_FILE);
-    crate::files::write_atomically(&target, &joined)
-        .map_err(|error| format!("cannot write {}: {error}", target.display()))?;
+    crate::files::write_atomically_with(&target, |output| {
+        for &index in &order {
+            std::io::copy(&mut std::fs::File::open(&sources[index])?, output)?;
+        }
+        Ok(())
+    })
+    .map_err(|error| format!("cannot join the run records into {}: {error}", target.display()))?;
     Ok(Some(target))
 }
 

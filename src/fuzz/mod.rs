@@ -50,7 +50,7 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     let record = match (checkpoint.record, arguments.resume) {
         (false, _) => None,
         (true, false) => Some(RecordFile::create(&folder)?),
-        (true, true) => Some(RecordFile::resume(&folder, &checkpoint.done, checkpoint.tally.runs)?),
+        (true, true) => Some(RecordFile::resume(&folder, &checkpoint)?),
     };
     eprintln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",

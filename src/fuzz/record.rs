@@ -2,12 +2,14 @@
 //! kills and `--resume`. A run's line is written before its journal line, so every run the
 //! checkpoint counts has one; reopening drops the lines of runs it does not count (killed between
 //! the two writes, or torn) and the second line of any run, and those runs are done again.
+//! Reopening streams the file and remembers the runs it kept as a `DoneSet` does: lines come
+//! nearly in campaign order, so its memory stays within the in-flight window.
 
-use crate::fuzz::checkpoint::DoneSet;
+use crate::fuzz::checkpoint::{Checkpoint, DoneSet};
 use crate::fuzz::tally::RunRecord;
 use fleetsim_sim::{FaultStrategy, Outcome, Verdict};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -90,30 +92,32 @@ impl RecordFile {
         Self::open_for_append(path)
     }
 
-    /// Reopens the record file of a campaign whose `runs_done` finished runs are `done`, keeping
-    /// exactly one line for each of them (rewritten atomically).
-    pub fn resume(folder: &Path, done: &DoneSet, runs_done: u64) -> Result<Self, String> {
+    /// Reopens the record file of the campaign `checkpoint` describes, keeping exactly one line
+    /// for each run it counts (rewritten atomically).
+    pub fn resume(folder: &Path, checkpoint: &Checkpoint) -> Result<Self, String> {
         let path = folder.join(RECORD_FILE);
         let file = match File::open(&path) {
             Ok(file) => file,
             // Killed between the checkpoint's creation and the record's: nothing ran yet.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && runs_done == 0 => {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && checkpoint.tally.runs == 0 => {
                 return Self::create(folder)
             }
             Err(error) => return Err(format!("cannot resume the record {}: {error}", path.display())),
         };
-        let mut kept = Vec::new();
-        let mut seen = BTreeSet::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            let Ok(run) = serde_json::from_str::<RecordedRun>(&line) else { continue };
-            if done.contains(run.item) && seen.insert(run.item) {
-                kept.extend_from_slice(line.as_bytes());
-                kept.push(b'\n');
+        let mut seen = DoneSet::starting_at(checkpoint.spec.items().start);
+        let rewritten = crate::files::write_atomically_with(&path, |output| {
+            for line in BufReader::new(file).lines() {
+                let line = line?;
+                let Ok(run) = serde_json::from_str::<RecordedRun>(&line) else { continue };
+                if checkpoint.done.contains(run.item) && !seen.contains(run.item) {
+                    seen.insert(run.item);
+                    output.write_all(line.as_bytes())?;
+                    output.write_all(b"\n")?;
+                }
             }
-        }
-        crate::files::write_atomically(&path, &kept)
-            .map_err(|error| format!("cannot rewrite {}: {error}", path.display()))?;
+            Ok(())
+        });
+        rewritten.map_err(|error| format!("cannot rewrite {}: {error}", path.display()))?;
         Self::open_for_append(path)
     }
 
@@ -162,31 +166,46 @@ mod tests {
         text.lines().map(|line| serde_json::from_str::<RecordedRun>(line).unwrap().item).collect()
     }
 
+    /// A checkpoint of the second of two shards of 10 smoke seeds (positions 5..10) after `done`.
+    fn checkpoint_after(done: &[u64]) -> Checkpoint {
+        let spec = crate::fuzz::spec::CampaignSpec {
+            scenarios: vec!["smoke".to_string()],
+            seeds: 10,
+            start: 1,
+            bugs: Vec::new(),
+            strategy: FaultStrategy::default(),
+            shard: crate::fuzz::shard::Shard { index: 1, count: 2 },
+        };
+        let mut checkpoint = Checkpoint::fresh(spec);
+        for &item in done {
+            checkpoint.done.insert(item);
+            checkpoint.tally.runs += 1;
+        }
+        checkpoint
+    }
+
     #[test]
     fn resuming_keeps_one_line_per_finished_run_and_drops_the_rest() {
         let folder = std::env::temp_dir().join(format!("fleetsim-record-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&folder);
         std::fs::create_dir_all(&folder).unwrap();
         let mut record = RecordFile::create(&folder).unwrap();
-        // Runs 0, 2, 1 and 4 finished; 3 was recorded but killed before its journal line; 2 was
+        // Runs 5, 7, 6 and 9 finished; 8 was recorded but killed before its journal line; 7 was
         // recorded twice (finished, then done again after an earlier kill); the last line is torn.
-        for item in [0, 2, 3, 1, 2, 4] {
+        for item in [5, 7, 8, 6, 7, 9] {
             record.append(&run(item)).unwrap();
         }
         drop(record);
         OpenOptions::new().append(true).open(folder.join(RECORD_FILE)).unwrap().write_all(b"{\"item\":5,").unwrap();
-        let mut done = DoneSet::starting_at(0);
-        for item in [0, 2, 1, 4] {
-            done.insert(item);
-        }
-        let mut record = RecordFile::resume(&folder, &done, 4).unwrap();
-        assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![0, 2, 1, 4]);
-        record.append(&run(3)).unwrap();
-        assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![0, 2, 1, 4, 3]);
+        let checkpoint = checkpoint_after(&[5, 7, 6, 9]);
+        let mut record = RecordFile::resume(&folder, &checkpoint).unwrap();
+        assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![5, 7, 6, 9]);
+        record.append(&run(8)).unwrap();
+        assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![5, 7, 6, 9, 8]);
         // A lost record file is an error, unless nothing had run yet (killed before creating it).
         std::fs::remove_file(folder.join(RECORD_FILE)).unwrap();
-        assert!(RecordFile::resume(&folder, &done, 4).is_err());
-        RecordFile::resume(&folder, &DoneSet::starting_at(0), 0).unwrap();
+        assert!(RecordFile::resume(&folder, &checkpoint).is_err());
+        RecordFile::resume(&folder, &checkpoint_after(&[])).unwrap();
         assert_eq!(items_in(&folder.join(RECORD_FILE)), Vec::<u64>::new());
         std::fs::remove_dir_all(folder).unwrap();
     }
