@@ -35,9 +35,13 @@ pub enum RpcError {
     Timeout,
 }
 
+/// Room reserved for a request's `Debug` text (the model's requests: median 97 bytes, at most 168).
+const REQUEST_TEXT_CAPACITY_BYTES: usize = 192;
+
 #[derive(Clone)]
 enum Body<Request, Reply> {
-    Request(Request),
+    /// A request and its `Debug` text, formatted once by the caller for both trace events.
+    Request(Request, String),
     Reply(Reply),
 }
 
@@ -103,12 +107,14 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let (sender, receiver) = oneshot::channel();
         self.inner.pending().insert(call_id, sender);
         let to_name = sim.node_label(to);
+        let mut request_text = String::with_capacity(REQUEST_TEXT_CAPACITY_BYTES);
+        let _ = write!(request_text, "{request:?}");
         let detail = |text: &mut String| {
-            let _ = write!(text, "call #{call_id} to {to_name}: {request:?}");
+            let _ = write!(text, "call #{call_id} to {to_name}: {request_text}");
         };
         let reply_address = self.inner.reply_address;
-        let envelope =
-            Envelope { from: self.inner.context.index(), reply_address, call_id, body: Body::Request(request.clone()) };
+        let body = Body::Request(request, request_text.clone());
+        let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body };
         transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
         match madsim::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
             Ok(Ok(reply)) => Ok(reply),
@@ -174,12 +180,12 @@ async fn dispatch<Request: Message, Reply: Message>(
         };
         let Envelope { from, reply_address, call_id, body } = *envelope;
         match body {
-            Body::Request(request) => {
+            Body::Request(request, request_text) => {
                 sim.trace_message(
                     me,
                     from,
                     EventKind::Deliver,
-                    format!("call #{call_id} from {}: {request:?}", sim.node_label(from)),
+                    format!("call #{call_id} from {}: {request_text}", sim.node_label(from)),
                 );
                 let Some(handler) = handler.clone() else { continue };
                 let replier = inner.clone();
