@@ -83,17 +83,6 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
 /// job, and the reconciler never had to remove one.
 pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::always("no-leaked-snapshot", move || {
-        let leftovers: Vec<(usize, VmId, String)> = hosts
-            .iter()
-            .enumerate()
-            .flat_map(|(position, host)| {
-                let snapshots = host.read(HostData::snapshot_list);
-                snapshots
-                    .into_iter()
-                    .filter(|(_, name)| is_clone_snapshot(name))
-                    .map(move |(source, name)| (position, source, name))
-            })
-            .collect();
         store.read(|data| {
             if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
                 return Err(format!(
@@ -101,13 +90,25 @@ pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) ->
                     found.at_ms, found.evidence
                 ));
             }
-            match leftovers.iter().find(|(_, _, name)| !data.jobs.clone_active_for_snapshot(name)) {
-                Some((position, source, name)) => {
-                    let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
-                    Err(format!("{name} of {source} on host-{position} outlived its clone job job-{job}"))
+            // Runs after every state change: look at the names in place, without copying them.
+            for (position, host) in hosts.iter().enumerate() {
+                let leaked = host.read(|host_data| {
+                    let mut snapshots = host_data
+                        .snapshots
+                        .iter()
+                        .flat_map(|(source, names)| names.iter().map(move |name| (source, name)));
+                    snapshots
+                        .find(|(_, name)| is_clone_snapshot(name) && !data.jobs.clone_active_for_snapshot(name))
+                        .map(|(source, name)| {
+                            let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
+                            format!("{name} of {source} on host-{position} outlived its clone job job-{job}")
+                        })
+                });
+                if let Some(evidence) = leaked {
+                    return Err(evidence);
                 }
-                None => Ok(()),
             }
+            Ok(())
         })
     })
 }
