@@ -109,11 +109,13 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let to_name = sim.node_label(to);
         let mut request_text = String::with_capacity(REQUEST_TEXT_CAPACITY_BYTES);
         let _ = write!(request_text, "{request:?}");
-        let detail = |text: &mut String| {
-            let _ = write!(text, "call #{call_id} to {to_name}: {request_text}");
+        let detail = |text: &mut String, body: &Body<Request, Reply>| {
+            if let Body::Request(_, request_text) = body {
+                let _ = write!(text, "call #{call_id} to {to_name}: {request_text}");
+            }
         };
         let reply_address = self.inner.reply_address;
-        let body = Body::Request(request, request_text.clone());
+        let body = Body::Request(request, request_text);
         let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body };
         transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
         match madsim::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
@@ -140,11 +142,12 @@ async fn transmit<Request: Message, Reply: Message>(
     to: NodeIndex,
     address: SocketAddr,
     envelope: Envelope<Request, Reply>,
-    detail: &(dyn Fn(&mut String) + Send + Sync),
+    detail: &(dyn Fn(&mut String, &Body<Request, Reply>) + Send + Sync),
 ) {
     let sim = inner.context.sim();
     let is_reply = matches!(envelope.body, Body::Reply(_));
-    let Route::Deliver { extra_delay_ms, copies } = sim.route(inner.context.index(), to, is_reply, detail) else {
+    let describe = |text: &mut String| detail(text, &envelope.body);
+    let Route::Deliver { extra_delay_ms, copies } = sim.route(inner.context.index(), to, is_reply, &describe) else {
         return;
     };
     let mut envelope = Some(envelope);
@@ -193,15 +196,13 @@ async fn dispatch<Request: Message, Reply: Message>(
                     let reply = handler(from, request).await;
                     let sim = replier.context.sim();
                     let from_name = sim.node_label(from);
-                    let detail = |text: &mut String| {
-                        let _ = write!(text, "reply #{call_id} to {from_name}: {reply:?}");
+                    let detail = |text: &mut String, body: &Body<Request, Reply>| {
+                        if let Body::Reply(reply) = body {
+                            let _ = write!(text, "reply #{call_id} to {from_name}: {reply:?}");
+                        }
                     };
-                    let envelope = Envelope {
-                        from: replier.context.index(),
-                        reply_address,
-                        call_id,
-                        body: Body::Reply(reply.clone()),
-                    };
+                    let envelope =
+                        Envelope { from: replier.context.index(), reply_address, call_id, body: Body::Reply(reply) };
                     transmit(&replier, from, reply_address, envelope, &detail).await;
                 });
             }
