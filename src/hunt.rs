@@ -5,8 +5,7 @@ use crate::fuzz::campaign::run_guarded;
 use crate::fuzz::{jobs_from, strategy_from};
 use crate::report::failure::FailureReport;
 use crate::{EXIT_PASS, EXIT_VIOLATION};
-use fleetsim_model::bugs::{BugInfo, CATALOG};
-use fleetsim_sim::{parse_seed, FaultStrategy, Outcome, RunConfig};
+use fleetsim_sim::{parse_seed, BugInfo, FaultStrategy, Outcome, Registry, RunConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,14 +47,16 @@ struct HuntOptions {
     strategy: FaultStrategy,
 }
 
-/// Runs `fleetsim hunt`: exit 0 when every bug was found, 1 when some were not.
-pub fn hunt(arguments: &HuntArguments) -> Result<u8, String> {
-    let bugs: Vec<&BugInfo> = if arguments.bug == "all" {
-        CATALOG.iter().collect()
+/// Runs `hunt` over `registry`'s bugs: exit 0 when every bug was found, 1 when some were not.
+pub fn hunt(arguments: &HuntArguments, registry: &Registry) -> Result<u8, String> {
+    let bugs: Vec<BugInfo> = if arguments.bug == "all" {
+        registry.bugs()
     } else {
-        bugs_checked(std::slice::from_ref(&arguments.bug))?;
-        CATALOG.iter().filter(|bug| bug.id == arguments.bug).collect()
+        vec![registry.bug(&arguments.bug).map_err(|error| error.to_string())?]
     };
+    if bugs.is_empty() {
+        return Err("hunt: the registry's scenarios declare no bug to hunt".to_string());
+    }
     let seeds_max = parse_seed(&arguments.max_seeds).map_err(|error| error.to_string())?;
     if seeds_max == 0 || seeds_max > HUNT_SEEDS_MAX {
         return Err(format!("--max-seeds must be between 1 and {HUNT_SEEDS_MAX}"));
@@ -66,16 +67,13 @@ pub fn hunt(arguments: &HuntArguments) -> Result<u8, String> {
         jobs: jobs_from(arguments.jobs)?,
         strategy: strategy_from(&arguments.strategy)?,
     };
-    if let Some(bug) = bugs.iter().find(|bug| !fleetsim_scenarios::exists(bug.scenario)) {
-        return Err(format!("bug '{}' names unknown scenario '{}'", bug.id, bug.scenario));
-    }
     let folder =
         arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| crate::files::default_output_folder("hunt-"));
     let mut results = Vec::new();
-    for bug in bugs {
-        results.push(hunt_bug(bug, options, &folder)?);
+    for bug in &bugs {
+        results.push(hunt_bug(registry, bug, options, &folder)?);
         if !arguments.json {
-            print_result(results.last().expect("just pushed"));
+            print_result(registry.program(), results.last().expect("just pushed"));
         }
     }
     if arguments.json {
@@ -84,10 +82,10 @@ pub fn hunt(arguments: &HuntArguments) -> Result<u8, String> {
     Ok(if results.iter().all(|result| result.found) { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
-fn print_result(result: &HuntResult) {
+fn print_result(program: &str, result: &HuntResult) {
     match (result.first_seed, &result.report) {
         (Some(seed), Some(report)) => println!(
-            "{}: found at seed {seed:#x} after {} seeds of {} ({} ms): {}{}\n  fleetsim replay {report}",
+            "{}: found at seed {seed:#x} after {} seeds of {} ({} ms): {}{}\n  {program} replay {report}",
             result.bug,
             result.seeds_tried,
             result.scenario,
@@ -103,7 +101,7 @@ fn print_result(result: &HuntResult) {
 }
 
 /// Hunts one bug over `jobs` threads; the answer is the first failing seed in seed order.
-fn hunt_bug(bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntResult, String> {
+fn hunt_bug(registry: &Registry, bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntResult, String> {
     let started = Instant::now();
     let next = AtomicU64::new(0);
     let best: Mutex<Option<(u64, Outcome)>> = Mutex::new(None);
@@ -122,7 +120,7 @@ fn hunt_bug(bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntRe
                 if offset >= options.seeds_max || best_offset(&best).is_some_and(|found| offset > found) {
                     return;
                 }
-                let outcome = run_guarded(&config_at(offset));
+                let outcome = run_guarded(registry, &config_at(offset));
                 if !outcome.passed() {
                     let mut best = best.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                     if best.as_ref().is_none_or(|(found, _)| offset < *found) {
@@ -146,7 +144,7 @@ fn hunt_bug(bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntRe
     };
     if let Some((_, outcome)) = found {
         let path = folder.join(format!("{}.json", bug.id));
-        FailureReport::from_outcome(&outcome, options.strategy, &path)
+        FailureReport::from_outcome(registry.program(), &outcome, options.strategy, &path)
             .write(&path)
             .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
         result.invariants = crate::fuzz::tally::RunRecord::of(0, &outcome).invariants;
@@ -156,12 +154,18 @@ fn hunt_bug(bug: &BugInfo, options: HuntOptions, folder: &Path) -> Result<HuntRe
     Ok(result)
 }
 
-/// Validates catalog bug IDs; returns them in the order runs hold them (sorted, no repeats).
-pub fn bugs_checked(bugs: &[String]) -> Result<Vec<String>, String> {
+/// Validates bug IDs against `registry` and the chosen scenarios (each must implement every bug);
+/// returns them in the order runs hold them (sorted, no repeats).
+pub fn bugs_checked(bugs: &[String], scenarios: &[String], registry: &Registry) -> Result<Vec<String>, String> {
     for bug in bugs {
-        if fleetsim_model::bugs::find(bug).is_none() {
-            let known: Vec<&str> = CATALOG.iter().map(|bug| bug.id).collect();
-            return Err(format!("unknown bug '{bug}' (known: {})", known.join(", ")));
+        registry.bug(bug).map_err(|error| error.to_string())?;
+        for name in scenarios {
+            let scenario = registry.scenario(name).map_err(|error| error.to_string())?;
+            if !scenario.bugs().iter().any(|implemented| implemented.id == bug.as_str()) {
+                return Err(format!(
+                    "bug '{bug}' is not implemented by scenario '{name}' (choose scenarios with --scenario)"
+                ));
+            }
         }
     }
     let sorted: std::collections::BTreeSet<String> = bugs.iter().cloned().collect();

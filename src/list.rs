@@ -1,52 +1,50 @@
-//! `fleetsim list`: scenarios, bugs, invariants and fault kinds.
+//! `list`: scenarios, bugs, invariants and fault kinds of a registry.
 
 use crate::cli::ListArguments;
 use crate::EXIT_PASS;
-use fleetsim_model::bugs::CATALOG;
-use fleetsim_sim::FaultKind;
+use fleetsim_sim::{FaultKind, Registry};
 use serde_json::json;
 
-/// Every invariant the scenarios check, with its kind.
-pub const INVARIANTS: &[(&str, &str, &str)] = &[
-    ("unique-ip", "safety", "no two running VMs share an address; no address is allocated to two rows"),
-    ("no-orphan-vm", "convergence", "every VM on a host has a row naming that host; every running row has its VM"),
-    ("jobs-terminate", "liveness", "every job the store accepted is done or failed by the end of the quiet period"),
-];
-
-/// Prints the catalog; always succeeds.
-pub fn list(arguments: &ListArguments) -> Result<u8, String> {
-    let scenarios = fleetsim_scenarios::scenarios();
+/// Prints `registry`'s catalog; always succeeds.
+pub fn list(arguments: &ListArguments, registry: &Registry) -> Result<u8, String> {
+    let bugs = registry.bugs();
+    let invariants = registry.invariants();
     if arguments.json {
+        let scenarios: Vec<_> = registry
+            .scenarios()
+            .map(|scenario| json!({"name": scenario.name(), "summary": scenario.summary()}))
+            .collect();
         let document = json!({
+            "program": registry.program(),
             "scenarios": scenarios,
-            "bugs": CATALOG,
-            "invariants": INVARIANTS.iter().map(|(name, kind, summary)| json!({"name": name, "kind": kind, "summary": summary})).collect::<Vec<_>>(),
+            "bugs": bugs,
+            "invariants": invariants,
             "fault_kinds": FaultKind::ALL.iter().map(|kind| json!({"name": kind.name(), "summary": kind.summary()})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&document).expect("the catalog serializes"));
         return Ok(EXIT_PASS);
     }
     println!("scenarios:");
-    for scenario in &scenarios {
-        println!("  {:<16} {}", scenario.name, scenario.summary);
+    for scenario in registry.scenarios() {
+        println!("  {:<16} {}", scenario.name(), scenario.summary());
     }
     println!("bugs (--bug ID):");
-    if CATALOG.is_empty() {
-        println!("  (none yet)");
+    if bugs.is_empty() {
+        println!("  (none)");
     }
-    for bug in CATALOG {
-        println!(
-            "  {:<32} seed {}: {} [caught by {}; scenario {}]",
-            bug.id,
-            bug.seed_file,
-            bug.story,
-            bug.invariants.join(", "),
-            bug.scenario
-        );
+    for bug in &bugs {
+        println!("  {:<32} {}", bug.id, bug.story);
+        println!("  {:<32} caught by {}; hunted in scenario {}", "", bug.invariants.join(", "), bug.scenario);
+        println!("  {:<32} incident: {}", "", bug.incident);
     }
     println!("invariants:");
-    for (name, kind, summary) in INVARIANTS {
-        println!("  {name:<16} {kind:<12} {summary}");
+    for invariant in &invariants {
+        println!(
+            "  {:<24} {:<12} {}",
+            invariant.name,
+            format!("{:?}", invariant.kind).to_lowercase(),
+            invariant.summary
+        );
     }
     println!("fault kinds:");
     for kind in FaultKind::ALL {

@@ -5,11 +5,12 @@ use crate::fuzz::record::RECORD_FILE;
 use crate::fuzz::tally::Tally;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::EXIT_PASS;
+use fleetsim_sim::Registry;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Merges shard folders of one campaign into `--out`.
-pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
+/// Merges shard folders of one campaign of `registry`'s scenarios into `--out`.
+pub fn merge(arguments: &MergeArguments, registry: &Registry) -> Result<u8, String> {
     let folders: Vec<PathBuf> = arguments.folders.iter().map(PathBuf::from).collect();
     let summaries: Vec<Summary> = folders.iter().map(|folder| Summary::load(folder)).collect::<Result<_, _>>()?;
     check_same_campaign(&summaries, &folders)?;
@@ -34,6 +35,7 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
     let mut shards: Vec<_> = summaries.iter().flat_map(|summary| summary.shards.clone()).collect();
     shards.sort();
     let context = SummaryContext {
+        program: summaries[0].program.clone(),
         campaign: summaries[0].campaign.unsharded(),
         shards,
         runs_planned: summaries.iter().map(|summary| summary.runs_planned).sum(),
@@ -44,7 +46,7 @@ pub fn merge(arguments: &MergeArguments) -> Result<u8, String> {
         records: records.as_ref().map(|_| RECORD_FILE.to_string()),
     };
     let summary = Summary::new(&tally, context);
-    crate::report::write_outputs(&out, &summary)?;
+    crate::report::write_outputs(&out, &summary, registry)?;
     println!(
         "merged {} folders: {} runs of {} planned, {} failed runs, {} distinct failures into {}",
         folders.len(),

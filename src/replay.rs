@@ -4,17 +4,17 @@ use crate::cli::ReplayArguments;
 use crate::report::failure::FailureReport;
 use crate::trace_filter::TraceFilter;
 use crate::EXIT_PASS;
-use fleetsim_sim::Outcome;
+use fleetsim_sim::{Outcome, Registry};
 use std::path::Path;
 
 /// Exit code when a replay does not reproduce its report.
 pub const EXIT_DIVERGED: u8 = 3;
 
-/// Replays a report: exit 0 reproduced, 3 diverged, 2 for a bad report.
-pub fn replay(arguments: &ReplayArguments) -> Result<u8, String> {
+/// Replays a report on `registry`: exit 0 reproduced, 3 diverged, 2 for a bad report.
+pub fn replay(arguments: &ReplayArguments, registry: &Registry) -> Result<u8, String> {
     let filter = arguments.trace.as_deref().map(TraceFilter::parse).transpose()?;
-    let report = FailureReport::load(Path::new(&arguments.file)).map_err(|error| error.to_string())?;
-    let outcome = crate::fuzz::campaign::run_guarded(&report.run_config(filter.is_some()));
+    let report = FailureReport::load(Path::new(&arguments.file), registry).map_err(|error| error.to_string())?;
+    let outcome = crate::fuzz::campaign::run_guarded(registry, &report.run_config(filter.is_some()));
     if let Some(filter) = &filter {
         for event in outcome.trace_tail.iter().filter(|event| filter.shows(event)) {
             println!("{event}");

@@ -1,64 +1,50 @@
 //! `fleetsim run`: one seed of one scenario, reported as text or JSON.
 
 use crate::cli::RunArguments;
+use crate::report::failure::rerun_command;
 use crate::{EXIT_PASS, EXIT_VIOLATION};
-use fleetsim_sim::{parse_seed, FaultStrategy, Outcome, RunConfig};
+use fleetsim_sim::{parse_seed, FaultStrategy, Outcome, Registry, RunConfig};
 
-/// Validates the arguments into a run configuration, or names the bad input.
-pub fn config_from(arguments: &RunArguments) -> Result<RunConfig, String> {
-    if !fleetsim_scenarios::exists(&arguments.scenario) {
-        let known: Vec<&str> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name).collect();
-        return Err(format!("unknown scenario '{}' (known: {})", arguments.scenario, known.join(", ")));
-    }
+/// Validates the arguments against `registry` into a run configuration, or names the bad input.
+pub fn config_from(arguments: &RunArguments, registry: &Registry) -> Result<RunConfig, String> {
+    registry.scenario(&arguments.scenario).map_err(|error| error.to_string())?;
     let seed = parse_seed(&arguments.seed).map_err(|error| error.to_string())?;
     let strategy = FaultStrategy::from_name(&arguments.strategy)
         .ok_or_else(|| format!("unknown strategy '{}' (known: none, uniform, swarm)", arguments.strategy))?;
     let mut config = RunConfig::new(&arguments.scenario, seed);
-    for bug in &arguments.bugs {
-        if fleetsim_model::bugs::find(bug).is_none() {
-            let known: Vec<&str> = fleetsim_model::bugs::CATALOG.iter().map(|bug| bug.id).collect();
-            return Err(format!(
-                "unknown bug '{bug}' (known: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            ));
-        }
-        config.bugs.insert(bug.clone());
-    }
+    let scenarios = [arguments.scenario.clone()];
+    config.bugs = crate::hunt::bugs_checked(&arguments.bugs, &scenarios, registry)?.into_iter().collect();
     config.strategy = strategy;
     config.keep_full_trace = arguments.trace;
     Ok(config)
 }
 
-/// Runs one seed; exit 0 on pass, 1 on a violation.
-pub fn run(arguments: &RunArguments) -> Result<u8, String> {
-    let config = config_from(arguments)?;
-    let outcome = fleetsim_scenarios::run_scenario(&config).map_err(|error| error.to_string())?;
+/// Runs one seed of one of `registry`'s scenarios; exit 0 on pass, 1 on a violation.
+pub fn run(arguments: &RunArguments, registry: &Registry) -> Result<u8, String> {
+    let config = config_from(arguments, registry)?;
+    let outcome = registry.run(&config).map_err(|error| error.to_string())?;
+    let strategy = config.strategy;
     if arguments.json {
-        println!("{}", serde_json::to_string(&json_view(&outcome, arguments.trace)).expect("an outcome serializes"));
+        let view = json_view(registry.program(), &outcome, strategy, arguments.trace);
+        println!("{}", serde_json::to_string(&view).expect("an outcome serializes"));
     } else {
-        print_text(&outcome, arguments.trace);
+        print_text(registry.program(), &outcome, strategy, arguments.trace);
     }
     Ok(if outcome.passed() { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
-/// The command line that reruns this outcome's seed.
-pub fn replay_command(outcome: &Outcome) -> String {
-    let bugs: String = outcome.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
-    format!("fleetsim run --scenario {} --seed {:#x}{bugs}", outcome.scenario, outcome.seed)
-}
-
-fn json_view(outcome: &Outcome, with_trace: bool) -> serde_json::Value {
+fn json_view(program: &str, outcome: &Outcome, strategy: FaultStrategy, with_trace: bool) -> serde_json::Value {
     let mut value = serde_json::to_value(outcome).expect("an outcome serializes");
     let object = value.as_object_mut().expect("an outcome is an object");
     object.remove("plan");
     if !with_trace {
         object.remove("trace_tail");
     }
-    object.insert("replay".into(), replay_command(outcome).into());
+    object.insert("replay".into(), rerun_command(program, outcome, strategy).into());
     value
 }
 
-fn print_text(outcome: &Outcome, with_trace: bool) {
+fn print_text(program: &str, outcome: &Outcome, strategy: FaultStrategy, with_trace: bool) {
     if with_trace {
         for event in &outcome.trace_tail {
             println!("{event}");
@@ -78,5 +64,5 @@ fn print_text(outcome: &Outcome, with_trace: bool) {
             violation.invariant, violation.class, violation.at_ms, violation.message
         );
     }
-    println!("  replay: {}", replay_command(outcome));
+    println!("  replay: {}", rerun_command(program, outcome, strategy));
 }

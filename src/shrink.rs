@@ -9,7 +9,7 @@ use crate::fuzz::campaign::run_guarded;
 use crate::replay::EXIT_DIVERGED;
 use crate::report::failure::FailureReport;
 use crate::EXIT_PASS;
-use fleetsim_sim::Outcome;
+use fleetsim_sim::{Outcome, Registry};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -19,19 +19,20 @@ pub const ATTEMPTS_MAX: u64 = 500;
 /// Plan arrays shrinking removes entries from, in order.
 const SHRINKABLE: [&str; 2] = ["workload", "faults"];
 
-struct Shrinker {
+struct Shrinker<'registry> {
+    registry: &'registry Registry,
     report: FailureReport,
     invariant: String,
     attempts: u64,
 }
 
-impl Shrinker {
+impl Shrinker<'_> {
     /// Whether `plan` still fails first with the target invariant (counts one attempt).
     fn still_fails(&mut self, plan: &Value) -> Option<Outcome> {
         self.attempts += 1;
         let mut config = self.report.run_config(false);
         config.plan = Some(plan.clone());
-        let outcome = run_guarded(&config);
+        let outcome = run_guarded(self.registry, &config);
         let first = outcome.first_violation().map(|violation| violation.invariant.as_str());
         (first == Some(self.invariant.as_str())).then_some(outcome)
     }
@@ -77,17 +78,18 @@ impl Shrinker {
     }
 }
 
-/// Shrinks a report; exit 0 with the minimal report written, 3 if the report does not reproduce.
-pub fn shrink(arguments: &ShrinkArguments) -> Result<u8, String> {
+/// Shrinks a report on `registry`; exit 0 with the minimal report written, 3 if the report does
+/// not reproduce.
+pub fn shrink(arguments: &ShrinkArguments, registry: &Registry) -> Result<u8, String> {
     let path = Path::new(&arguments.file);
-    let report = FailureReport::load(path).map_err(|error| error.to_string())?;
+    let report = FailureReport::load(path, registry).map_err(|error| error.to_string())?;
     let out = arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| path.with_extension("min.json"));
     let invariant = report.signature.invariant.clone();
     let mut plan = report.plan.clone();
     if !plan.is_object() {
         return Err(format!("report {} carries no explicit plan to shrink", path.display()));
     }
-    let mut shrinker = Shrinker { report, invariant, attempts: 0 };
+    let mut shrinker = Shrinker { registry, report, invariant, attempts: 0 };
     let Some(original) = shrinker.still_fails(&plan) else {
         println!("diverged: {} no longer fails first with {}; nothing to shrink", path.display(), shrinker.invariant);
         return Ok(EXIT_DIVERGED);
@@ -106,11 +108,11 @@ pub fn shrink(arguments: &ShrinkArguments) -> Result<u8, String> {
     shrinker.disable_fault_points(&mut plan, &fired);
     let minimal =
         shrinker.still_fails(&plan).ok_or("the shrunk plan stopped failing on its last run (non-determinism?)")?;
-    let minimal_report = FailureReport::from_outcome(&minimal, shrinker.report.strategy, &out);
+    let minimal_report = FailureReport::from_outcome(registry.program(), &minimal, shrinker.report.strategy, &out);
     minimal_report.write(&out).map_err(|error| format!("cannot write {}: {error}", out.display()))?;
     let sizes_after = sizes(&plan);
     println!(
-        "shrunk {} in {} runs{}: workload {} -> {}, fault windows {} -> {}; still violates {}\n  fleetsim replay {}",
+        "shrunk {} in {} runs{}: workload {} -> {}, fault windows {} -> {}; still violates {}\n  {} replay {}",
         path.display(),
         shrinker.attempts,
         if shrinker.attempts >= ATTEMPTS_MAX { " (attempt bound hit)" } else { "" },
@@ -119,6 +121,7 @@ pub fn shrink(arguments: &ShrinkArguments) -> Result<u8, String> {
         sizes_before.1,
         sizes_after.1,
         shrinker.invariant,
+        registry.program(),
         out.display()
     );
     Ok(EXIT_PASS)

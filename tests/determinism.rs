@@ -11,7 +11,7 @@ fn comparable(outcome: &fleetsim_sim::Outcome) -> fleetsim_sim::Outcome {
 }
 
 fn scenario_names() -> Vec<&'static str> {
-    fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name).collect()
+    fleetsim_scenarios::registry().scenario_names()
 }
 
 #[test]

@@ -58,7 +58,7 @@ fn control_plane_is_clean_and_reaches_every_window() {
 
 #[test]
 fn every_scenario_is_swept_here() {
-    let names: Vec<&str> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name).collect();
+    let names: Vec<&str> = fleetsim_scenarios::registry().scenario_names();
     assert_eq!(names, ["smoke", "delete", "clone", "start-stop", "control-plane"], "add a sweep for the new scenario");
 }
 

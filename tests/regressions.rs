@@ -42,11 +42,11 @@ fn committed_regression_reports_replay_exactly() {
 
 #[test]
 fn every_scenario_passes_a_fixed_seed_range() {
-    let scenarios = fleetsim_scenarios::scenarios();
+    let scenarios = fleetsim_scenarios::registry().scenario_names();
     assert!(!scenarios.is_empty());
     for scenario in scenarios {
         let outcomes: Vec<_> =
-            (1..=support::seed_count(SEEDS_DEFAULT)).map(|seed| support::run(scenario.name, seed)).collect();
+            (1..=support::seed_count(SEEDS_DEFAULT)).map(|seed| support::run(scenario, seed)).collect();
         support::assert_all_pass(&outcomes);
     }
 }

@@ -7,8 +7,8 @@ use fleetsim_model::ids::{InstanceId, JobId, VmId};
 use fleetsim_model::sagas::FAULT_POINTS;
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
 use fleetsim_sim::{
-    run, Fault, FaultPointPlan, FaultProfile, FaultWindow, Invariant, Limits, Outcome, Plan, RunConfig, Scenario, Sim,
-    StreamRng, WorkloadStep,
+    run, Fault, FaultPointPlan, FaultProfile, FaultWindow, Invariant, InvariantInfo, Limits, Outcome, Plan, RunConfig,
+    Scenario, Sim, StreamRng, ViolationClass, WorkloadStep,
 };
 
 /// A control plane with no generated workload: every test gives its plan explicitly.
@@ -39,6 +39,12 @@ impl Scenario for SagaBench {
 
     fn generate_workload(&self, _rng: &mut StreamRng, _limits: &Limits) -> Vec<WorkloadStep<Operation>> {
         Vec::new()
+    }
+
+    fn invariants(&self) -> Vec<InvariantInfo> {
+        let summary = "once the tenant has undone its work, no row, address, charge, VM, snapshot or VMM is left";
+        let clean_slate = InvariantInfo { name: "clean-slate", kind: ViolationClass::Convergence, summary };
+        fleetsim_model::invariants::CATALOG.iter().copied().chain([clean_slate]).collect()
     }
 
     fn boot(&self, sim: &Sim) -> ControlPlane {

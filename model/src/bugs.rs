@@ -2,22 +2,14 @@
 //! The default model is the fixed one; each switch sits at the one decision point its
 //! incident write-up describes, with the catalog ID beside it.
 
-use serde::Serialize;
+pub use fleetsim_sim::BugInfo;
 
-/// One catalog bug as `fleetsim list` shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct BugInfo {
-    /// The stable catalog ID.
-    pub id: &'static str,
-    /// The incident write-up it comes from.
-    pub seed_file: &'static str,
-    /// What the faulty code does, in one line.
-    pub story: &'static str,
-    /// Invariants expected to catch it.
-    pub invariants: &'static [&'static str],
-    /// The scenario that hunts it by default.
-    pub scenario: &'static str,
-}
+/// The incident behind the delete and clone bugs, in words.
+const INCIDENT_DELETE_AND_CLONE: &str = "two VMs answering on one IP address and clone snapshots that leaked: \
+     an operator's post-mortem of delete and clone sagas that worked only when no step failed";
+/// The incident behind the counter bug, in words.
+const INCIDENT_COUNTER_UNDERFLOW: &str = "virtual provisioning counters that underflowed: a race between an \
+     instance start saga, its unwind and a stale VMM report (Oxide's omicron, GitHub issue)";
 
 /// DeleteVM releases the IP and deletes the row before destroying the VM.
 pub const IP_RELEASED_BEFORE_DESTROY: &str = "ip-released-before-destroy";
@@ -35,35 +27,35 @@ pub const UNCONDITIONAL_COUNTER_DELETE: &str = "unconditional-counter-delete";
 pub const CATALOG: &[BugInfo] = &[
     BugInfo {
         id: IP_RELEASED_BEFORE_DESTROY,
-        seed_file: "000",
+        incident: INCIDENT_DELETE_AND_CLONE,
         story: "DeleteVM releases the IP, deletes the row, then destroys; a crash in between orphans a running VM whose IP is handed out again",
         invariants: &["unique-ip", "no-orphan-vm"],
         scenario: "delete",
     },
     BugInfo {
         id: DELETE_NOT_IDEMPOTENT,
-        seed_file: "000",
+        incident: INCIDENT_DELETE_AND_CLONE,
         story: "a retried delete treats 'not found' (VM or IP already gone) as an error, so it retries until it gives up",
         invariants: &["jobs-terminate", "no-orphan-vm"],
         scenario: "delete",
     },
     BugInfo {
         id: CLONE_SNAPSHOT_NOT_IDEMPOTENT,
-        seed_file: "000",
+        incident: INCIDENT_DELETE_AND_CLONE,
         story: "clone creates snapshot clone-<job> without removing a leftover and cleans up only in a deferred step; after one crash every retry fails 'already exists'",
         invariants: &["no-leaked-snapshot", "jobs-terminate"],
         scenario: "clone",
     },
     BugInfo {
         id: CLONE_UNSERIALIZED,
-        seed_file: "000",
+        incident: INCIDENT_DELETE_AND_CLONE,
         story: "clone jobs of one source run at once; the hypervisor's per-source lock refuses their deferred, best-effort snapshot cleanups, and snapshots leak",
         invariants: &["no-leaked-snapshot", "jobs-terminate"],
         scenario: "clone",
     },
     BugInfo {
         id: UNCONDITIONAL_COUNTER_DELETE,
-        seed_file: "002",
+        incident: INCIDENT_COUNTER_UNDERFLOW,
         story: "a stale 'destroyed' report from an old VMM monitor subtracts the provisioning counters although the generation check keeps the resource row",
         invariants: &["non-negative-counters", "counters-conserve"],
         scenario: "start-stop",

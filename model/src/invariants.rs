@@ -4,8 +4,47 @@ use crate::host::{HostData, VmmState};
 use crate::ids::{Ip, VmId};
 use crate::names::is_clone_snapshot;
 use crate::store::{Collection, InstanceState, StoreData, Usage, VmState};
-use fleetsim_sim::{Disk, Invariant};
+use fleetsim_sim::{Disk, Invariant, InvariantInfo, ViolationClass};
 use std::collections::BTreeMap;
+
+/// Every invariant the control plane registers at boot, as `list` shows it.
+pub const CATALOG: &[InvariantInfo] = &[
+    InvariantInfo {
+        name: "unique-ip",
+        kind: ViolationClass::Safety,
+        summary: "no two VMs running on any host share an address; no address is allocated to two rows",
+    },
+    InvariantInfo {
+        name: "non-negative-counters",
+        kind: ViolationClass::Safety,
+        summary: "no provisioning counter (fleet, silo, project; cpu, ram, disk) is ever below zero",
+    },
+    InvariantInfo {
+        name: "no-orphan-vm",
+        kind: ViolationClass::Convergence,
+        summary: "every VM on a host has a row naming that host, every running row has its VM, every VMM is current; the reconciler destroyed none",
+    },
+    InvariantInfo {
+        name: "no-leaked-snapshot",
+        kind: ViolationClass::Safety,
+        summary: "no temporary clone-* snapshot exists without an unfinished clone job; the reconciler removed none",
+    },
+    InvariantInfo {
+        name: "counters-conserve",
+        kind: ViolationClass::Convergence,
+        summary: "every collection counter equals the sum of the live resource rows under it; an instance is charged exactly when it has a VMM",
+    },
+    InvariantInfo {
+        name: "no-failed-undo",
+        kind: ViolationClass::Convergence,
+        summary: "no saga gave up on an undo step",
+    },
+    InvariantInfo {
+        name: "jobs-terminate",
+        kind: ViolationClass::Liveness,
+        summary: "every job the store accepted is done or failed by the end of the quiet period",
+    },
+];
 
 /// `unique-ip`: no two VMs running on any host share an address, and no address is
 /// allocated to two rows.

@@ -4,9 +4,10 @@
 use crate::profile::{crash_points, delay_points, fault_points, fault_profile, limits};
 use crate::workload::{clone_storm, create_delete, start_stop, Workload};
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
-use fleetsim_sim::{FaultProfile, Limits, Scenario, Sim, StreamRng, WorkloadStep};
+use fleetsim_sim::{BugInfo, FaultProfile, InvariantInfo, Limits, Scenario, Sim, StreamRng, WorkloadStep};
 
 /// What distinguishes one control-plane scenario from another.
+#[derive(Clone, Copy)]
 pub struct ControlPlaneScenario {
     name: &'static str,
     summary: &'static str,
@@ -112,7 +113,7 @@ pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
 };
 
 /// Every control-plane scenario, in a stable order.
-pub const ALL: [&ControlPlaneScenario; 5] = [&SMOKE, &DELETE, &CLONE, &START_STOP, &CONTROL_PLANE];
+pub const ALL: [ControlPlaneScenario; 5] = [SMOKE, DELETE, CLONE, START_STOP, CONTROL_PLANE];
 
 impl Scenario for ControlPlaneScenario {
     type Operation = Operation;
@@ -136,6 +137,14 @@ impl Scenario for ControlPlaneScenario {
 
     fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Operation>> {
         (self.generate)(rng, &self.config, limits.chaos_ms).finish()
+    }
+
+    fn bugs(&self) -> Vec<BugInfo> {
+        fleetsim_model::bugs::CATALOG.to_vec()
+    }
+
+    fn invariants(&self) -> Vec<InvariantInfo> {
+        fleetsim_model::invariants::CATALOG.to_vec()
     }
 
     fn sometimes_catalog(&self) -> Vec<String> {

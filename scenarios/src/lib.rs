@@ -8,4 +8,4 @@ pub mod profile;
 pub mod registry;
 pub mod workload;
 
-pub use registry::{exists, run_scenario, scenarios, ScenarioError, ScenarioInfo};
+pub use registry::{registry, run_scenario, PROGRAM};

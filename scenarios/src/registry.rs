@@ -1,50 +1,31 @@
-//! Every scenario by name, and running one from a `RunConfig`.
+//! The built-in registry: every scenario of the systems in `fleetsim-model`, registered exactly as
+//! an outside system registers its own.
 
 use crate::control_plane_scenarios::ALL;
-use fleetsim_sim::{run, Outcome, RunConfig, RunError, Scenario};
+use fleetsim_sim::{Outcome, Registry, RunConfig, RunError};
 
-/// A scenario as `fleetsim list` shows it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ScenarioInfo {
-    /// Its name.
-    pub name: &'static str,
-    /// What it exercises.
-    pub summary: &'static str,
+/// The program name the stock binary prints in replay commands.
+pub const PROGRAM: &str = "fleetsim";
+
+/// Every built-in scenario, in a stable order.
+pub fn registry() -> Registry {
+    ALL.into_iter().fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario))
 }
 
-/// Why a run could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    /// No scenario has that name.
-    #[error("unknown scenario '{name}' (known: {known})")]
-    UnknownScenario {
-        /// The name given.
-        name: String,
-        /// The names known.
-        known: String,
-    },
-    /// The run's input does not fit the scenario.
-    #[error(transparent)]
-    Run(#[from] RunError),
+/// Runs `config` on the built-in scenario it names.
+pub fn run_scenario(config: &RunConfig) -> Result<Outcome, RunError> {
+    registry().run(config)
 }
 
-/// Every scenario, in a stable order.
-pub fn scenarios() -> Vec<ScenarioInfo> {
-    ALL.iter().map(|scenario| ScenarioInfo { name: scenario.name(), summary: scenario.summary() }).collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Whether a scenario of that name exists.
-pub fn exists(name: &str) -> bool {
-    ALL.iter().any(|scenario| scenario.name() == name)
-}
-
-/// Runs `config` on the scenario it names.
-pub fn run_scenario(config: &RunConfig) -> Result<Outcome, ScenarioError> {
-    match ALL.iter().find(|scenario| scenario.name() == config.scenario) {
-        Some(scenario) => Ok(run(*scenario, config)?),
-        None => {
-            let known = scenarios().iter().map(|scenario| scenario.name).collect::<Vec<_>>().join(", ");
-            Err(ScenarioError::UnknownScenario { name: config.scenario.clone(), known })
-        }
+    #[test]
+    fn the_built_in_registry_is_consistent_and_lists_every_scenario() {
+        let registry = registry();
+        assert_eq!(registry.check(), Ok(()));
+        assert_eq!(registry.scenario_names(), ["smoke", "delete", "clone", "start-stop", "control-plane"]);
+        assert_eq!(registry.bugs().len(), fleetsim_model::bugs::CATALOG.len());
     }
 }

@@ -27,6 +27,54 @@ pub enum RunError {
         /// What did not parse.
         source: serde_json::Error,
     },
+    /// No scenario has that name.
+    #[error("unknown scenario '{name}' (known: {known})")]
+    UnknownScenario {
+        /// The name given.
+        name: String,
+        /// The names known.
+        known: String,
+    },
+    /// The configuration names another scenario than the one asked to run it.
+    #[error("the run names scenario '{given}' but was handed to scenario '{expected}'")]
+    ScenarioMismatch {
+        /// The scenario that was to run it.
+        expected: String,
+        /// The scenario the configuration names.
+        given: String,
+    },
+    /// A bug switch the scenario's system does not implement.
+    #[error("unknown bug '{bug}' for {scope} (known: {known})")]
+    UnknownBug {
+        /// The ID given.
+        bug: String,
+        /// Where it was looked up: a scenario, or the whole program.
+        scope: String,
+        /// The IDs known there.
+        known: String,
+    },
+    /// The fault profile or the plan names a node the booted system does not have.
+    #[error(
+        "the {place} of scenario '{scenario}' names node '{node}', which the system does not have (nodes: {known})"
+    )]
+    UnknownNode {
+        /// The scenario.
+        scenario: String,
+        /// `fault profile` or `plan`.
+        place: &'static str,
+        /// The node named.
+        node: String,
+        /// The nodes the system booted.
+        known: String,
+    },
+    /// The system registered an invariant its scenario does not declare.
+    #[error("scenario '{scenario}' registers invariant '{invariant}', which its invariants() does not declare")]
+    UndeclaredInvariant {
+        /// The scenario.
+        scenario: String,
+        /// The invariant registered.
+        invariant: String,
+    },
 }
 
 /// The plan a seed generates for `scenario` under `strategy`.
@@ -42,8 +90,11 @@ pub fn generate_plan<S: Scenario>(
     Plan { workload, faults, fault_points }
 }
 
-/// Runs one seed of `scenario` to its outcome. Only bad input is an error.
+/// Runs one seed of `scenario` to its outcome. Only bad input is an error: a configuration for
+/// another scenario, a bug the system does not implement, a plan that does not parse, a fault
+/// profile or plan naming a node the system does not boot, an undeclared invariant.
 pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, RunError> {
+    check_config(scenario, config)?;
     let limits = config.limits.clone().unwrap_or_else(|| scenario.default_limits());
     let plan: Plan<S::Operation> = match &config.plan {
         Some(value) => serde_json::from_value(value.clone())
@@ -61,37 +112,102 @@ pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, Run
         keep_full_trace: config.keep_full_trace,
     };
     let wall_started = std::time::Instant::now();
-    let (results, panic) = execute(scenario, setup, plan);
+    let (results, panic, refused) = execute(scenario, setup, plan);
+    if let Some(error) = refused {
+        return Err(error);
+    }
     let wall_ms = wall_started.elapsed().as_millis() as u64;
     Ok(assemble(config, results, panic, plan_json, limits, wall_ms))
 }
 
-/// Runs the plan in a fresh runtime; returns what the world recorded and any panic message.
+/// The scenario name and bugs of `config` must be `scenario`'s.
+fn check_config<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<(), RunError> {
+    if config.scenario != scenario.name() {
+        return Err(RunError::ScenarioMismatch {
+            expected: scenario.name().to_string(),
+            given: config.scenario.clone(),
+        });
+    }
+    let implemented = scenario.bugs();
+    if let Some(bug) = config.bugs.iter().find(|bug| !implemented.iter().any(|known| known.id == bug.as_str())) {
+        return Err(RunError::UnknownBug {
+            bug: bug.clone(),
+            scope: format!("scenario '{}'", scenario.name()),
+            known: crate::registry::known_list(implemented.iter().map(|bug| bug.id)),
+        });
+    }
+    Ok(())
+}
+
+/// After boot: every node the fault profile and the plan name exists, and every registered
+/// invariant is declared.
+fn check_booted<S: Scenario>(scenario: &S, sim: &Sim, plan_faults: &[FaultWindow]) -> Result<(), RunError> {
+    let profile = scenario.fault_profile();
+    let profile_nodes = profile.crashable.iter().chain(&profile.networked).map(String::as_str);
+    let plan_nodes = plan_faults.iter().flat_map(|window| window.fault.nodes());
+    let named = profile_nodes.map(|node| ("fault profile", node)).chain(plan_nodes.map(|node| ("plan", node)));
+    for (place, node) in named {
+        if sim.node_index(node).is_none() {
+            let known: Vec<String> = sim.nodes().into_iter().map(|index| sim.node_name(index)).collect();
+            return Err(RunError::UnknownNode {
+                scenario: scenario.name().to_string(),
+                place,
+                node: node.to_string(),
+                known: known.join(", "),
+            });
+        }
+    }
+    let declared = scenario.invariants();
+    if let Some(invariant) =
+        sim.invariant_names().into_iter().find(|name| !declared.iter().any(|known| known.name == *name))
+    {
+        return Err(RunError::UndeclaredInvariant {
+            scenario: scenario.name().to_string(),
+            invariant: invariant.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs the plan in a fresh runtime; returns what the world recorded, any panic message, and
+/// the refusal of a system whose boot does not fit its scenario.
 fn execute<S: Scenario>(
     scenario: &S,
     setup: WorldSetup,
     plan: Plan<S::Operation>,
-) -> (Option<WorldResults>, Option<String>) {
+) -> (Option<WorldResults>, Option<String>, Option<RunError>) {
     let mut runtime =
         Runtime::with_seed_and_config(stream_seed(setup.seed, Stream::Runtime), madsim::Config::default());
     runtime.set_time_limit(Duration::from_millis(setup.limits.sim_ms_max()));
     let slot: Arc<Mutex<Option<Sim>>> = Arc::new(Mutex::new(None));
     let driver_slot = slot.clone();
     let ran = catch_unwind(AssertUnwindSafe(|| runtime.block_on(drive(scenario, setup, plan, driver_slot))));
-    let panic = ran.err().map(|payload| panic_text(payload.as_ref()));
+    let (refused, panic) = match ran {
+        Ok(result) => (result.err(), None),
+        Err(payload) => (None, Some(panic_text(payload.as_ref()))),
+    };
     // A runtime left mid-flight by a panic may panic again while dropping its tasks.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(runtime)));
     let sim = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    (sim.map(|sim| sim.results()), panic)
+    (sim.map(|sim| sim.results()), panic, refused)
 }
 
-async fn drive<S: Scenario>(scenario: &S, setup: WorldSetup, plan: Plan<S::Operation>, slot: Arc<Mutex<Option<Sim>>>) {
+async fn drive<S: Scenario>(
+    scenario: &S,
+    setup: WorldSetup,
+    plan: Plan<S::Operation>,
+    slot: Arc<Mutex<Option<Sim>>>,
+) -> Result<(), RunError> {
     let limits = setup.limits.clone();
     let supervisor = Handle::current().create_node().name(NEMESIS_NAME).build();
     let sim = Sim::new(setup, supervisor);
     *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sim.clone());
     sim.phase("chaos");
     let system = Arc::new(scenario.boot(&sim));
+    if let Err(error) = check_booted(scenario, &sim, &plan.faults) {
+        sim.shutdown().await;
+        return Err(error);
+    }
     let workload = sim.clone();
     let workload_system = system.clone();
     let workload_task = Handle::current().create_node().name("workload-driver").build().spawn(async move {
@@ -113,6 +229,7 @@ async fn drive<S: Scenario>(scenario: &S, setup: WorldSetup, plan: Plan<S::Opera
         quiet(&sim, system.as_ref(), &limits).await;
     }
     sim.shutdown().await;
+    Ok(())
 }
 
 /// The quiet phase: wait (bounded) for the system to settle, then check convergence.

@@ -471,6 +471,12 @@ impl Sim {
         self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Arc::new(invariant));
     }
 
+    /// Names of the registered invariants, in registration order.
+    pub fn invariant_names(&self) -> Vec<&'static str> {
+        let invariants = self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        invariants.iter().map(|invariant| invariant.name).collect()
+    }
+
     fn invariants(&self, safety: bool) -> Vec<Arc<Invariant>> {
         let invariants = self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         invariants.iter().filter(|invariant| invariant.is_safety() == safety).cloned().collect()

@@ -2,8 +2,9 @@
 //! restart semantics, panics and bounds as failed outcomes, and every fault kind observable.
 
 use fleetsim_sim::{
-    run, BoxFuture, Disk, Fault, FaultKind, FaultPointPlan, FaultProfile, FaultWindow, Invariant, Limits, NodeContext,
-    NodeIndex, Outcome, Plan, Rpc, RunConfig, Scenario, Sim, StreamRng, System, ViolationClass, WorkloadStep,
+    run, BoxFuture, Disk, Fault, FaultKind, FaultPointPlan, FaultProfile, FaultWindow, Invariant, InvariantInfo,
+    Limits, NodeContext, NodeIndex, Outcome, Plan, Rpc, RunConfig, Scenario, Sim, StreamRng, System, ViolationClass,
+    WorkloadStep,
 };
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -94,6 +95,10 @@ impl Scenario for Probe {
     fn fault_profile(&self) -> FaultProfile {
         let nodes = vec!["server-0".to_string(), "server-1".to_string(), "client".to_string()];
         FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable: nodes[..2].to_vec(), networked: nodes }
+    }
+
+    fn invariants(&self) -> Vec<InvariantInfo> {
+        vec![InvariantInfo { name: "probe-settles", kind: ViolationClass::Liveness, summary: "the probe settles" }]
     }
 
     fn generate_workload(&self, _rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Operation>> {

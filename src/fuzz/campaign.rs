@@ -7,7 +7,7 @@ use crate::fuzz::record::{RecordFile, RecordedRun};
 use crate::fuzz::spec::CampaignSpec;
 use crate::fuzz::tally::{ReportDecision, RunRecord};
 use crate::report::failure::FailureReport;
-use fleetsim_sim::{Outcome, RunConfig, Verdict, Violation, ViolationClass};
+use fleetsim_sim::{Outcome, Registry, RunConfig, Verdict, Violation, ViolationClass};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -66,7 +66,8 @@ struct State {
     workers_running: usize,
 }
 
-struct Shared {
+struct Shared<'registry> {
+    registry: &'registry Registry,
     state: Mutex<State>,
     wakeup: Condvar,
     stopped: Condvar,
@@ -75,9 +76,10 @@ struct Shared {
     deadline: Option<Instant>,
 }
 
-/// Runs (the rest of) a campaign whose checkpoint is `checkpoint`, persisted through `store`, each
-/// run written to `record` when the campaign records.
+/// Runs (the rest of) a campaign of `registry`'s scenarios whose checkpoint is `checkpoint`,
+/// persisted through `store`, each run written to `record` when the campaign records.
 pub fn run_campaign(
+    registry: &Registry,
     checkpoint: Checkpoint,
     store: CheckpointStore,
     record: Option<RecordFile>,
@@ -88,6 +90,7 @@ pub fn run_campaign(
     let runs_restored = checkpoint.tally.runs;
     let jobs = options.jobs.max(1);
     let shared = Shared {
+        registry,
         spec: checkpoint.spec.clone(),
         folder: options.folder.clone(),
         deadline: options.time_max.map(|limit| started + limit),
@@ -165,7 +168,11 @@ fn snapshot(state: &State) -> Snapshot {
 fn work(shared: &Shared) {
     while let Some(item) = shared.take() {
         let config = shared.spec.run_config(item);
-        let outcome = if item % DETERMINISM_CHECK_EVERY_RUNS == 0 { run_twice(&config) } else { run_guarded(&config) };
+        let outcome = if item % DETERMINISM_CHECK_EVERY_RUNS == 0 {
+            run_twice(shared.registry, &config)
+        } else {
+            run_guarded(shared.registry, &config)
+        };
         shared.finish(item, &outcome);
     }
     shared.lock().workers_running -= 1;
@@ -173,7 +180,7 @@ fn work(shared: &Shared) {
     shared.stopped.notify_all();
 }
 
-impl Shared {
+impl Shared<'_> {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -207,7 +214,7 @@ impl Shared {
     fn finish(&self, item: u64, outcome: &Outcome) {
         let record = RunRecord::of(item, outcome);
         let mut state = self.lock();
-        let result = record_run(&mut state, &self.folder, &record, outcome);
+        let result = record_run(&mut state, self.registry.program(), &self.folder, &record, outcome);
         if let Err(error) = result {
             state.error.get_or_insert(error);
         }
@@ -216,15 +223,21 @@ impl Shared {
     }
 }
 
-fn record_run(state: &mut State, folder: &Path, record: &RunRecord, outcome: &Outcome) -> Result<(), String> {
+fn record_run(
+    state: &mut State,
+    program: &str,
+    folder: &Path,
+    record: &RunRecord,
+    outcome: &Outcome,
+) -> Result<(), String> {
     let strategy = state.checkpoint.spec.strategy;
     let report = match state.checkpoint.tally.decide(record) {
-        ReportDecision::Write => Some(write_report(folder, outcome, strategy)?),
+        ReportDecision::Write => Some(write_report(program, folder, outcome, strategy)?),
         ReportDecision::Keep | ReportDecision::Drop => None,
     };
     // The run's record line goes first: a run the journal counts always has one.
     if let Some(file) = state.record.as_mut() {
-        file.append(&RecordedRun::of(record, outcome, strategy))?;
+        file.append(&RecordedRun::of(program, record, outcome, strategy))?;
     }
     let line = JournalLine { record: record.clone(), report };
     let checkpoint_due = state.store.append(&line)?;
@@ -238,19 +251,25 @@ fn record_run(state: &mut State, folder: &Path, record: &RunRecord, outcome: &Ou
 }
 
 /// Writes a failure report under `folder/failures/`; returns its path relative to `folder`.
-fn write_report(folder: &Path, outcome: &Outcome, strategy: fleetsim_sim::FaultStrategy) -> Result<String, String> {
+fn write_report(
+    program: &str,
+    folder: &Path,
+    outcome: &Outcome,
+    strategy: fleetsim_sim::FaultStrategy,
+) -> Result<String, String> {
     let signature = crate::report::failure::Signature::of(outcome).expect("only failures get reports");
     let relative = format!("failures/{}.json", signature.file_stem());
     let path = folder.join(&relative);
-    let report = FailureReport::from_outcome(outcome, strategy, &path);
+    let report = FailureReport::from_outcome(program, outcome, strategy, &path);
     report.write(&path).map_err(|error| format!("cannot write failure report {}: {error}", path.display()))?;
     Ok(relative)
 }
 
-/// Runs a configuration twice; a different trace or verdict the second time is a violation.
-pub fn run_twice(config: &RunConfig) -> Outcome {
-    let mut first = run_guarded(config);
-    let second = run_guarded(config);
+/// Runs a configuration twice on `registry`; a different trace or verdict the second time is a
+/// violation.
+pub fn run_twice(registry: &Registry, config: &RunConfig) -> Outcome {
+    let mut first = run_guarded(registry, config);
+    let second = run_guarded(registry, config);
     let invariants = |outcome: &Outcome| -> Vec<String> {
         outcome.violations.iter().map(|violation| violation.invariant.clone()).collect()
     };
@@ -273,9 +292,10 @@ pub fn run_twice(config: &RunConfig) -> Outcome {
     first
 }
 
-/// Runs one configuration; a panic that escapes the harness or a refused input is a failed outcome.
-pub fn run_guarded(config: &RunConfig) -> Outcome {
-    let ran = catch_unwind(AssertUnwindSafe(|| fleetsim_scenarios::run_scenario(config)));
+/// Runs one configuration on `registry`; a panic that escapes the harness or a refused input is a
+/// failed outcome.
+pub fn run_guarded(registry: &Registry, config: &RunConfig) -> Outcome {
+    let ran = catch_unwind(AssertUnwindSafe(|| registry.run(config)));
     let (invariant, message) = match ran {
         Ok(Ok(outcome)) => return outcome,
         Ok(Err(error)) => ("run-refused", error.to_string()),
@@ -316,8 +336,9 @@ mod tests {
     #[test]
     fn the_double_run_check_adds_nothing_to_a_deterministic_run() {
         for seed in 1..=5 {
+            let registry = fleetsim_scenarios::registry();
             let config = RunConfig::new("smoke", seed).with_bug(fleetsim_model::bugs::CATALOG[0].id);
-            let (once, twice) = (run_guarded(&config), run_twice(&config));
+            let (once, twice) = (run_guarded(&registry, &config), run_twice(&registry, &config));
             assert_eq!((&once.trace_hash, &once.violations), (&twice.trace_hash, &twice.violations), "seed {seed}");
         }
     }

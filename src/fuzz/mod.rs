@@ -13,7 +13,7 @@ use crate::report::summary::{Summary, SummaryContext};
 use crate::{EXIT_PASS, EXIT_VIOLATION};
 use campaign::{CampaignOptions, StopReason};
 use checkpoint::{Checkpoint, CheckpointStore};
-use fleetsim_sim::{parse_seed, FaultStrategy};
+use fleetsim_sim::{parse_seed, FaultStrategy, Registry};
 use record::RecordFile;
 use shard::Shard;
 use spec::CampaignSpec;
@@ -24,8 +24,8 @@ use std::time::Duration;
 /// (measured: about 43 ms of CPU per seed over the five scenarios).
 pub const DEFAULT_SEEDS: u64 = 2_500;
 
-/// Runs `fleetsim fuzz`: exit 0 without failure, 1 with failures.
-pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
+/// Runs `fuzz` over `registry`'s scenarios: exit 0 without failure, 1 with failures.
+pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String> {
     let folder = arguments.out.clone().map(PathBuf::from).unwrap_or_else(|| crate::files::default_output_folder(""));
     let options = CampaignOptions {
         folder: folder.clone(),
@@ -35,7 +35,7 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
     };
     let (store, checkpoint) = if arguments.resume {
         let (store, checkpoint) = CheckpointStore::open(&folder)?;
-        check_resumable(&checkpoint.spec, arguments)?;
+        check_resumable(&checkpoint.spec, arguments, registry)?;
         if arguments.record && !checkpoint.record {
             return Err(format!(
                 "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
@@ -44,7 +44,7 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
         }
         (store, checkpoint)
     } else {
-        let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments)?) };
+        let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
         (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
     };
     let record = match (checkpoint.record, arguments.resume) {
@@ -61,9 +61,10 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
         options.jobs,
         folder.display()
     );
-    let result = campaign::run_campaign(checkpoint, store, record, &options)?;
+    let result = campaign::run_campaign(registry, checkpoint, store, record, &options)?;
     let items = result.checkpoint.spec.items();
     let context = SummaryContext {
+        program: registry.program().to_string(),
         campaign: result.checkpoint.spec.clone(),
         shards: vec![result.checkpoint.spec.shard],
         runs_planned: items.end - items.start,
@@ -74,7 +75,7 @@ pub fn fuzz(arguments: &FuzzArguments) -> Result<u8, String> {
         records: result.checkpoint.record.then(|| record::RECORD_FILE.to_string()),
     };
     let summary = Summary::new(&result.checkpoint.tally, context);
-    crate::report::write_outputs(&folder, &summary)?;
+    crate::report::write_outputs(&folder, &summary, registry)?;
     print_summary(&summary, &folder);
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
 }
@@ -92,11 +93,12 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
     for entry in &summary.failure_reports {
         let path = folder.join(&entry.report);
         println!(
-            "  {} {} seed {:#x} ({} runs): fleetsim replay {}",
+            "  {} {} seed {:#x} ({} runs): {} replay {}",
             entry.signature.scenario,
             entry.signature.invariant,
             entry.seed,
             entry.runs,
+            summary.program,
             path.display()
         );
     }
@@ -109,9 +111,9 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
     println!("report: {}", folder.join("index.html").display());
 }
 
-/// The campaign the arguments describe, validated.
-pub fn spec_from(arguments: &FuzzArguments) -> Result<CampaignSpec, String> {
-    let scenarios = scenarios_from(arguments.scenario.as_deref().unwrap_or("all"))?;
+/// The campaign the arguments describe, validated against `registry`.
+pub fn spec_from(arguments: &FuzzArguments, registry: &Registry) -> Result<CampaignSpec, String> {
+    let scenarios = scenarios_from(arguments.scenario.as_deref().unwrap_or("all"), registry)?;
     let seeds = arguments.seeds.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
     let seeds = seeds.unwrap_or(DEFAULT_SEEDS);
     if seeds == 0 {
@@ -119,20 +121,21 @@ pub fn spec_from(arguments: &FuzzArguments) -> Result<CampaignSpec, String> {
     }
     let start = arguments.start.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
     let strategy = strategy_from(arguments.strategy.as_deref().unwrap_or("swarm"))?;
+    let bugs = crate::hunt::bugs_checked(&arguments.bugs, &scenarios, registry)?;
     Ok(CampaignSpec {
         scenarios,
         seeds,
         start: start.unwrap_or(1),
-        bugs: crate::hunt::bugs_checked(&arguments.bugs)?,
+        bugs,
         strategy,
         shard: shard_from(arguments.shard.as_deref())?,
     })
 }
 
 /// On `--resume`, every campaign argument given must match the checkpoint's.
-fn check_resumable(found: &CampaignSpec, arguments: &FuzzArguments) -> Result<(), String> {
+fn check_resumable(found: &CampaignSpec, arguments: &FuzzArguments, registry: &Registry) -> Result<(), String> {
     let given = FuzzArguments {
-        scenario: arguments.scenario.clone().or_else(|| Some(scenario_argument(found))),
+        scenario: arguments.scenario.clone().or_else(|| Some(scenario_argument(found, registry))),
         seeds: arguments.seeds.clone().or_else(|| Some(found.seeds.to_string())),
         start: arguments.start.clone().or_else(|| Some(found.start.to_string())),
         strategy: arguments.strategy.clone().or_else(|| Some(found.strategy.name().to_string())),
@@ -140,7 +143,7 @@ fn check_resumable(found: &CampaignSpec, arguments: &FuzzArguments) -> Result<()
         bugs: if arguments.bugs.is_empty() { found.bugs.clone() } else { arguments.bugs.clone() },
         ..arguments.clone()
     };
-    let wanted = spec_from(&given)?;
+    let wanted = spec_from(&given, registry)?;
     if &wanted != found {
         return Err(format!(
             "--resume: the arguments describe another campaign than the checkpoint's ({}); leave them out or repeat the original ones",
@@ -150,8 +153,8 @@ fn check_resumable(found: &CampaignSpec, arguments: &FuzzArguments) -> Result<()
     Ok(())
 }
 
-fn scenario_argument(spec: &CampaignSpec) -> String {
-    let all: Vec<String> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name.to_string()).collect();
+fn scenario_argument(spec: &CampaignSpec, registry: &Registry) -> String {
+    let all: Vec<String> = registry.scenario_names().into_iter().map(String::from).collect();
     if spec.scenarios == all {
         "all".to_string()
     } else {
@@ -159,9 +162,9 @@ fn scenario_argument(spec: &CampaignSpec) -> String {
     }
 }
 
-/// `all`, or a comma-separated list of known scenarios.
-pub fn scenarios_from(text: &str) -> Result<Vec<String>, String> {
-    let known: Vec<String> = fleetsim_scenarios::scenarios().iter().map(|scenario| scenario.name.to_string()).collect();
+/// `all`, or a comma-separated list of `registry`'s scenarios.
+pub fn scenarios_from(text: &str, registry: &Registry) -> Result<Vec<String>, String> {
+    let known: Vec<String> = registry.scenario_names().into_iter().map(String::from).collect();
     if text == "all" {
         return Ok(known);
     }

@@ -51,7 +51,7 @@ pub struct RecordedRun {
 
 impl RecordedRun {
     /// The line of a run: its journal record and outcome, run under `strategy`.
-    pub fn of(record: &RunRecord, outcome: &Outcome, strategy: FaultStrategy) -> Self {
+    pub fn of(program: &str, record: &RunRecord, outcome: &Outcome, strategy: FaultStrategy) -> Self {
         let fault_points_fired = outcome
             .coverage
             .fault_points
@@ -72,7 +72,7 @@ impl RecordedRun {
             sim_ms: outcome.sim_ms,
             faults: record.faults.clone(),
             fault_points_fired,
-            command: crate::report::failure::rerun_command(outcome, strategy),
+            command: crate::report::failure::rerun_command(program, outcome, strategy),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The failure report: one JSON file with everything needed to replay a failed run anywhere.
 
 use crate::build_info::BuildInfo;
-use fleetsim_sim::{Event, FaultStrategy, FaultWindow, Limits, Outcome, RunConfig, Violation};
+use fleetsim_sim::{Event, FaultStrategy, FaultWindow, Limits, Outcome, Registry, RunConfig, Violation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -119,13 +119,15 @@ pub enum ReportError {
         /// The version it names.
         found: String,
     },
-    /// The scenario it names does not exist in this fleetsim.
-    #[error("report {path} names unknown scenario '{scenario}'")]
+    /// The scenario it names is not registered in this program.
+    #[error("report {path} names unknown scenario '{scenario}' (known: {known})")]
     UnknownScenario {
         /// The file.
         path: String,
         /// The scenario named.
         scenario: String,
+        /// The scenarios known.
+        known: String,
     },
     /// A bug it names does not exist in this fleetsim.
     #[error("report {path} names unknown bug '{bug}'")]
@@ -138,8 +140,9 @@ pub enum ReportError {
 }
 
 impl FailureReport {
-    /// The report of a failed outcome, generated with `strategy`, to be written at `path`.
-    pub fn from_outcome(outcome: &Outcome, strategy: FaultStrategy, path: &Path) -> Self {
+    /// The report of a failed outcome, generated with `strategy`, to be written at `path`; its
+    /// commands name `program`.
+    pub fn from_outcome(program: &str, outcome: &Outcome, strategy: FaultStrategy, path: &Path) -> Self {
         let signature = Signature::of(outcome).unwrap_or_else(|| Signature {
             scenario: outcome.scenario.clone(),
             bugs: outcome.bugs.clone(),
@@ -164,8 +167,8 @@ impl FailureReport {
             events: outcome.events,
             sim_ms: outcome.sim_ms,
             trace_tail: outcome.trace_tail.clone(),
-            replay: format!("fleetsim replay {}", path.display()),
-            rerun: rerun_command(outcome, strategy),
+            replay: format!("{program} replay {}", path.display()),
+            rerun: rerun_command(program, outcome, strategy),
         }
     }
 
@@ -187,8 +190,9 @@ impl FailureReport {
         self.violations.iter().map(|violation| violation.invariant.clone()).collect()
     }
 
-    /// Reads and validates a report: JSON, format version, known scenario and bugs.
-    pub fn load(path: &Path) -> Result<Self, ReportError> {
+    /// Reads and validates a report: JSON, format version, a scenario of `registry` and bugs
+    /// that scenario implements.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Self, ReportError> {
         let shown = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|source| ReportError::Unreadable { path: shown.clone(), source })?;
@@ -203,10 +207,12 @@ impl FailureReport {
         }
         let report: Self =
             serde_json::from_value(value).map_err(|source| ReportError::Corrupt { path: shown.clone(), source })?;
-        if !fleetsim_scenarios::exists(&report.scenario) {
-            return Err(ReportError::UnknownScenario { path: shown, scenario: report.scenario });
-        }
-        if let Some(bug) = report.bugs.iter().find(|bug| fleetsim_model::bugs::find(bug).is_none()) {
+        let Ok(scenario) = registry.scenario(&report.scenario) else {
+            let known = registry.scenario_names().join(", ");
+            return Err(ReportError::UnknownScenario { path: shown, scenario: report.scenario, known });
+        };
+        let implemented = scenario.bugs();
+        if let Some(bug) = report.bugs.iter().find(|bug| !implemented.iter().any(|known| known.id == bug.as_str())) {
             return Err(ReportError::UnknownBug { path: shown, bug: bug.clone() });
         }
         Ok(report)
@@ -219,10 +225,10 @@ impl FailureReport {
     }
 }
 
-/// The `fleetsim run` line that reruns an outcome's seed.
-pub fn rerun_command(outcome: &Outcome, strategy: FaultStrategy) -> String {
+/// The `run` line of `program` that reruns an outcome's seed.
+pub fn rerun_command(program: &str, outcome: &Outcome, strategy: FaultStrategy) -> String {
     let bugs: String = outcome.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
     let strategy =
         if strategy == FaultStrategy::default() { String::new() } else { format!(" --strategy {}", strategy.name()) };
-    format!("fleetsim run --scenario {} --seed {:#x}{bugs}{strategy}", outcome.scenario, outcome.seed)
+    format!("{program} run --scenario {} --seed {:#x}{bugs}{strategy}", outcome.scenario, outcome.seed)
 }

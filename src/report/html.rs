@@ -25,10 +25,11 @@ pub fn render_index(summary: &Summary, pages: &[String]) -> String {
         html,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fleetsim campaign</title><style>{STYLE}</style></head><body>\n\
          <h1>fleetsim campaign: {verdict}</h1>\n\
-         <p>fleetsim runs a whole VM control plane inside a deterministic simulator, one seed at a time, \
+         <p>{program} runs a whole system inside fleetsim's deterministic simulator, one seed at a time, \
          while a nemesis injects crashes, partitions, message loss and other faults, and invariant checkers \
          watch for broken guarantees. This page sums up one campaign: every run listed here can be replayed \
-         exactly from its seed or its report.</p>\n"
+         exactly from its seed or its report.</p>\n",
+        program = escape(&summary.program)
     );
     figures(&mut html, summary);
     scenarios(&mut html, summary);
@@ -112,12 +113,13 @@ fn failures(html: &mut String, summary: &Summary, pages: &[String]) {
         };
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{:#x}</td><td class=\"number\">{}</td><td>{link}</td><td><code>fleetsim replay {}</code></td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{:#x}</td><td class=\"number\">{}</td><td>{link}</td><td><code>{} replay {}</code></td></tr>",
             escape(&entry.signature.scenario),
             escape(&entry.signature.bugs.join(", ")),
             escape(&entry.signature.invariant),
             entry.seed,
             entry.runs,
+            escape(&summary.program),
             escape(&entry.report)
         );
     }

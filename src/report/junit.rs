@@ -30,7 +30,7 @@ pub fn render(summary: &Summary) -> String {
         let bugs = if signature.bugs.is_empty() { "fixed model".to_string() } else { signature.bugs.join(", ") };
         let name = format!("{} violates {} ({bugs})", signature.scenario, signature.invariant);
         let message = format!("seed {:#x} ({} runs with this failure)", entry.seed, entry.runs);
-        let body = format!("report: {}\nreplay: fleetsim replay {}", entry.report, entry.report);
+        let body = format!("report: {}\nreplay: {} replay {}", entry.report, summary.program, entry.report);
         let _ = writeln!(
             xml,
             "    <testcase classname=\"fleetsim.fuzz.failure\" name=\"{}\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",

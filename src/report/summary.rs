@@ -34,6 +34,9 @@ pub struct Summary {
     pub format_version: u64,
     /// The fleetsim build.
     pub fleetsim: BuildInfo,
+    /// The program that ran the campaign, as its replay commands name it.
+    #[serde(default = "default_program")]
+    pub program: String,
     /// The campaign (for merged shards: the whole campaign).
     pub campaign: CampaignSpec,
     /// The shards these totals cover.
@@ -75,9 +78,16 @@ pub struct Summary {
     pub records: Option<String>,
 }
 
+/// The program name of summaries and reports written before it was recorded.
+pub fn default_program() -> String {
+    "fleetsim".to_string()
+}
+
 /// The parts of a summary that describe how it was produced, not what it found.
 #[derive(Clone, Debug)]
 pub struct SummaryContext {
+    /// The program that ran it.
+    pub program: String,
     /// The campaign.
     pub campaign: CampaignSpec,
     /// Shards covered.
@@ -102,6 +112,7 @@ impl Summary {
         Self {
             format_version: SUMMARY_FORMAT_VERSION,
             fleetsim: BuildInfo::current(),
+            program: context.program,
             complete: tally.runs == context.runs_planned,
             campaign: context.campaign,
             shards: context.shards,

@@ -196,7 +196,7 @@ fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
         let _ = writeln!(
             html,
             "<p class=\"note\">Drawn: {} of {} events, namely every step of the story and the last messages before the violation; \
-             {} left out (at most {EVENTS_DRAWN_MAX} are drawn). <code>fleetsim replay FILE --trace</code> prints them all.</p>",
+             {} left out (at most {EVENTS_DRAWN_MAX} are drawn). <code>replay FILE --trace</code> prints them all.</p>",
             shown.len(),
             events.len(),
             events.len() - shown.len()
