@@ -1,6 +1,18 @@
-//! The command-line contract: exit codes, one-line errors, JSON fields.
+//! The command-line contract: exit codes, one-line errors, JSON fields; the shared contract
+//! (`tests/contract/`) that every binary built on `fleetsim::main_with` keeps, and what only the
+//! stock binary adds.
+
+mod contract;
 
 use std::process::{Command, Output};
+
+cli_contract_tests!(contract::Subject {
+    binary: env!("CARGO_BIN_EXE_fleetsim"),
+    program: "fleetsim",
+    scenario: "smoke",
+    bug: "ip-released-before-destroy",
+    bug_scenario: "delete",
+});
 
 fn fleetsim(arguments: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fleetsim")).args(arguments).output().expect("the binary runs")
@@ -15,43 +27,18 @@ fn assert_bad_input(arguments: &[&str], named: &str) {
 }
 
 #[test]
-fn bad_input_exits_2_with_a_message_naming_the_problem() {
-    assert_bad_input(&["run", "--scenario", "nope", "--seed", "1"], "unknown scenario 'nope'");
-    assert_bad_input(&["run", "--scenario", "smoke", "--seed", "0xZZ"], "malformed seed '0xZZ'");
+fn a_negative_seed_is_bad_input_named_in_the_message() {
     assert_bad_input(&["run", "--scenario", "smoke", "--seed", "-3"], "-3");
-    assert_bad_input(
-        &["run", "--scenario", "smoke", "--seed", "1", "--bug", "no-such-bug"],
-        "unknown bug 'no-such-bug'",
-    );
-    assert_bad_input(&["run", "--scenario", "smoke", "--seed", "1", "--strategy", "wild"], "unknown strategy 'wild'");
-    assert_bad_input(&["run", "--scenario", "smoke"], "--seed");
-    assert_bad_input(&["frobnicate"], "frobnicate");
 }
 
 #[test]
-fn run_json_carries_the_contract_fields_and_exit_0_on_pass() {
-    let output = fleetsim(&["run", "--scenario", "smoke", "--seed", "7", "--json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    for field in
-        ["scenario", "seed", "bugs", "outcome", "violations", "trace_hash", "events", "sim_ms", "wall_ms", "faults"]
-    {
-        assert!(value.get(field).is_some(), "missing field {field}");
-    }
-    assert_eq!(
-        (value["scenario"].as_str(), value["seed"].as_u64(), value["outcome"].as_str()),
-        (Some("smoke"), Some(7), Some("pass"))
-    );
-    assert!(value["events"].as_u64().unwrap() > 0 && value["sim_ms"].as_u64().unwrap() > 0);
-}
-
-#[test]
-fn hex_and_decimal_seeds_are_the_same_run() {
-    let hash = |seed: &str| {
-        let output = fleetsim(&["run", "--scenario", "smoke", "--seed", seed, "--json"]);
-        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()["trace_hash"].clone()
-    };
-    assert_eq!(hash("255"), hash("0xff"));
+fn main_with_arguments_exits_2_on_bad_input_and_on_an_inconsistent_registry() {
+    use std::process::ExitCode;
+    let arguments =
+        || ["fleetsim", "run", "--scenario", "smoke", "--seed", "1", "--bug", "no-such-bug"].map(Into::into);
+    assert_eq!(fleetsim::main_with_arguments(fleetsim_scenarios::registry(), arguments()), ExitCode::from(2));
+    let list = ["fleetsim", "list", "--json"].map(Into::into);
+    assert_eq!(fleetsim::main_with_arguments(fleetsim::Registry::new("empty"), list), ExitCode::from(2));
 }
 
 #[test]

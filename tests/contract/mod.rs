@@ -1,0 +1,266 @@
+//! The command-line contract every binary built on `fleetsim::main_with` keeps: exit codes,
+//! one-line errors, JSON fields, reports that replay, campaigns, hunt, shrink and merge. The
+//! stock binary and the example system's binary both run it (`cli_contract_tests!`), so an
+//! outside system is served exactly like the built-in ones.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test and the names it serves.
+pub struct Subject {
+    /// Path of the binary.
+    pub binary: &'static str,
+    /// The program name its registry gives (printed in replay commands).
+    pub program: &'static str,
+    /// A scenario it serves.
+    pub scenario: &'static str,
+    /// A bug it implements, and that bug's home scenario.
+    pub bug: &'static str,
+    /// The bug's home scenario.
+    pub bug_scenario: &'static str,
+}
+
+/// One `#[test]` per contract clause for `$subject`.
+#[macro_export]
+macro_rules! cli_contract_tests {
+    ($subject:expr) => {
+        #[test]
+        fn contract_bad_input_exits_2_with_a_line_naming_the_problem() {
+            contract::bad_input_exits_2_with_a_line_naming_the_problem(&$subject);
+        }
+        #[test]
+        fn contract_run_json_carries_the_contract_fields() {
+            contract::run_json_carries_the_contract_fields(&$subject);
+        }
+        #[test]
+        fn contract_a_seed_replays_to_the_same_trace_in_hex_and_decimal() {
+            contract::a_seed_replays_to_the_same_trace_in_hex_and_decimal(&$subject);
+        }
+        #[test]
+        fn contract_list_names_every_scenario_bug_invariant_and_fault_kind() {
+            contract::list_names_every_scenario_bug_invariant_and_fault_kind(&$subject);
+        }
+        #[test]
+        fn contract_hunt_finds_the_bug_and_its_report_replays_exactly() {
+            contract::hunt_finds_the_bug_and_its_report_replays_exactly(&$subject);
+        }
+        #[test]
+        fn contract_a_campaign_writes_its_folder_and_its_reports_replay() {
+            contract::a_campaign_writes_its_folder_and_its_reports_replay(&$subject);
+        }
+        #[test]
+        fn contract_shards_merge_into_the_whole_campaign() {
+            contract::shards_merge_into_the_whole_campaign(&$subject);
+        }
+    };
+}
+
+fn execute(subject: &Subject, arguments: &[&str]) -> Output {
+    Command::new(subject.binary).args(arguments).output().expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn scratch(subject: &Subject, name: &str) -> PathBuf {
+    let folder = std::env::temp_dir().join(format!("{}-contract-{name}-{}", subject.program, std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    folder
+}
+
+fn json_file(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+}
+
+fn assert_exit(output: &Output, code: i32, what: &str) {
+    assert_eq!(output.status.code(), Some(code), "{what}: stdout {}\nstderr {}", stdout(output), stderr(output));
+    assert!(!stderr(output).contains("panicked"), "{what}: a panic reached stderr: {}", stderr(output));
+}
+
+/// Unknown names and malformed values: exit 2, a message naming them, no panic; the errors
+/// fleetsim writes itself are one line.
+pub fn bad_input_exits_2_with_a_line_naming_the_problem(subject: &Subject) {
+    let own_errors: [(&[&str], &str); 5] = [
+        (&["run", "--scenario", "no-such-scenario", "--seed", "1"], "unknown scenario 'no-such-scenario'"),
+        (&["run", "--scenario", subject.scenario, "--seed", "0xZZ"], "malformed seed '0xZZ'"),
+        (&["run", "--scenario", subject.scenario, "--seed", "1", "--bug", "no-such-bug"], "unknown bug 'no-such-bug'"),
+        (&["run", "--scenario", subject.scenario, "--seed", "1", "--strategy", "wild"], "unknown strategy 'wild'"),
+        (&["replay", "/no/such/report.json"], "/no/such/report.json"),
+    ];
+    for (arguments, named) in own_errors {
+        let output = execute(subject, arguments);
+        assert_exit(&output, 2, &format!("{arguments:?}"));
+        let message = stderr(&output);
+        assert!(message.contains(named), "{arguments:?}: the error should name '{named}': {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{arguments:?}: one line: {message}");
+        assert!(message.starts_with(&format!("{}: ", subject.program)), "{arguments:?}: {message}");
+    }
+    for (arguments, named) in
+        [(&["run", "--scenario", subject.scenario][..], "--seed"), (&["frobnicate"][..], "frobnicate")]
+    {
+        let output = execute(subject, arguments);
+        assert_exit(&output, 2, &format!("{arguments:?}"));
+        assert!(stderr(&output).contains(named), "{arguments:?}: {}", stderr(&output));
+    }
+}
+
+/// `run --json`: the documented fields, exit 0 on a pass, and a replay command naming the program.
+pub fn run_json_carries_the_contract_fields(subject: &Subject) {
+    let output = execute(subject, &["run", "--scenario", subject.scenario, "--seed", "7", "--json"]);
+    assert_exit(&output, 0, "run --json of the fixed system");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    for field in
+        ["scenario", "seed", "bugs", "outcome", "violations", "trace_hash", "events", "sim_ms", "wall_ms", "faults"]
+    {
+        assert!(value.get(field).is_some(), "missing field {field}: {value}");
+    }
+    assert_eq!((value["scenario"].as_str(), value["seed"].as_u64()), (Some(subject.scenario), Some(7)));
+    assert_eq!((value["outcome"].as_str(), value["trace_hash"].as_str().map(str::len)), (Some("pass"), Some(16)));
+    let replay = value["replay"].as_str().unwrap_or_default();
+    assert!(replay.starts_with(&format!("{} run --scenario {}", subject.program, subject.scenario)), "{replay}");
+}
+
+/// The same seed twice, once in hex, gives the same trace hash.
+pub fn a_seed_replays_to_the_same_trace_in_hex_and_decimal(subject: &Subject) {
+    let hash = |seed: &str| {
+        let output = execute(subject, &["run", "--scenario", subject.scenario, "--seed", seed, "--json"]);
+        serde_json::from_slice::<Value>(&output.stdout).expect("one JSON object")["trace_hash"].clone()
+    };
+    let decimal = hash("255");
+    assert!(decimal.is_string(), "{decimal}");
+    assert_eq!((hash("0xff"), hash("255")), (decimal.clone(), decimal));
+}
+
+/// `list --json`: the subject's scenario and bug, every invariant a bug expects, the harness's own
+/// invariants, and the ten fault kinds.
+pub fn list_names_every_scenario_bug_invariant_and_fault_kind(subject: &Subject) {
+    let output = execute(subject, &["list", "--json"]);
+    assert_exit(&output, 0, "list --json");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let names = |key: &str, field: &str| -> Vec<String> {
+        let items = value[key].as_array().unwrap_or_else(|| panic!("{key} is a list: {value}"));
+        items.iter().map(|item| item[field].as_str().unwrap_or_default().to_string()).collect()
+    };
+    assert_eq!(value["program"].as_str(), Some(subject.program));
+    assert!(names("scenarios", "name").contains(&subject.scenario.to_string()));
+    assert!(names("bugs", "id").contains(&subject.bug.to_string()));
+    let invariants = names("invariants", "name");
+    for bug in value["bugs"].as_array().unwrap() {
+        for expected in bug["invariants"].as_array().unwrap() {
+            assert!(invariants.contains(&expected.as_str().unwrap().to_string()), "{expected} is not listed");
+        }
+        assert!(bug["incident"].as_str().is_some_and(|incident| incident.len() > 20), "{bug}");
+    }
+    assert!(invariants.contains(&"panic".to_string()) && invariants.contains(&"events_max".to_string()));
+    assert_eq!(names("fault_kinds", "name").len(), 10);
+    let text = execute(subject, &["list"]);
+    assert_exit(&text, 0, "list");
+    assert!(stdout(&text).contains(subject.bug) && stdout(&text).contains(subject.scenario));
+}
+
+/// `hunt` finds the bug in its home scenario; the report replays (exit 0), a tampered one
+/// diverges (exit 3) and a truncated one is bad input (exit 2).
+pub fn hunt_finds_the_bug_and_its_report_replays_exactly(subject: &Subject) {
+    let folder = scratch(subject, "hunt");
+    let out = folder.to_str().unwrap();
+    let output = execute(subject, &["hunt", "--bug", subject.bug, "--max-seeds", "200", "--out", out, "--json"]);
+    assert_exit(&output, 0, "hunt");
+    let results: Value = serde_json::from_slice(&output.stdout).expect("a JSON array");
+    let result = &results[0];
+    assert_eq!((result["bug"].as_str(), result["found"].as_bool()), (Some(subject.bug), Some(true)), "{result}");
+    assert_eq!(
+        (result["scenario"].as_str(), result["expected_invariant"].as_bool()),
+        (Some(subject.bug_scenario), Some(true))
+    );
+    let report_path = PathBuf::from(result["report"].as_str().expect("a report path"));
+    let report = json_file(&report_path);
+    assert!(report["replay"].as_str().unwrap().starts_with(&format!("{} replay ", subject.program)), "{report}");
+    let replayed = execute(subject, &["replay", report_path.to_str().unwrap()]);
+    assert_exit(&replayed, 0, "replay of a hunted report");
+    assert!(stdout(&replayed).starts_with("reproduced:"), "{}", stdout(&replayed));
+    let traced = execute(subject, &["replay", report_path.to_str().unwrap(), "--trace"]);
+    assert_exit(&traced, 0, "replay --trace");
+    assert!(stdout(&traced).lines().count() > 20, "the whole trace: {}", stdout(&traced));
+    let mut tampered = report.clone();
+    tampered["trace_hash"] = Value::String("0000000000000000".into());
+    let tampered_path = folder.join("tampered.json");
+    std::fs::write(&tampered_path, serde_json::to_string(&tampered).unwrap()).unwrap();
+    assert_exit(&execute(subject, &["replay", tampered_path.to_str().unwrap()]), 3, "replay of a tampered report");
+    let text = std::fs::read_to_string(&report_path).unwrap();
+    let truncated_path = folder.join("truncated.json");
+    std::fs::write(&truncated_path, &text[..text.len() / 2]).unwrap();
+    let truncated = execute(subject, &["replay", truncated_path.to_str().unwrap()]);
+    assert_exit(&truncated, 2, "replay of a truncated report");
+    let shrunk_path = folder.join("shrunk.json");
+    let shrunk = execute(subject, &["shrink", report_path.to_str().unwrap(), "--out", shrunk_path.to_str().unwrap()]);
+    assert_exit(&shrunk, 0, "shrink");
+    assert_exit(&execute(subject, &["replay", shrunk_path.to_str().unwrap()]), 0, "replay of the shrunk report");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// A campaign with the bug: exit 1, `summary.json`, `junit.xml`, `index.html`, and every failure
+/// report replays; the fixed system over the same seeds: exit 0.
+pub fn a_campaign_writes_its_folder_and_its_reports_replay(subject: &Subject) {
+    let folder = scratch(subject, "fuzz");
+    let buggy = folder.join("buggy");
+    let arguments =
+        ["fuzz", "--scenario", subject.bug_scenario, "--seeds", "40", "--bug", subject.bug, "--quiet", "--out"];
+    let output = execute(subject, &[&arguments[..], &[buggy.to_str().unwrap()]].concat());
+    assert_exit(&output, 1, "a campaign with a bug");
+    let summary = json_file(&buggy.join("summary.json"));
+    for field in ["runs", "failures", "seeds_per_sec", "by_invariant", "coverage", "failure_reports"] {
+        assert!(summary.get(field).is_some(), "summary.json misses {field}");
+    }
+    assert_eq!((summary["runs"].as_u64(), summary["program"].as_str()), (Some(40), Some(subject.program)));
+    assert!(summary["failures"].as_u64().unwrap() > 0);
+    for name in ["junit.xml", "index.html"] {
+        assert!(buggy.join(name).is_file(), "{name} is written");
+    }
+    for entry in summary["failure_reports"].as_array().unwrap() {
+        let report = buggy.join(entry["report"].as_str().unwrap());
+        assert_exit(&execute(subject, &["replay", report.to_str().unwrap()]), 0, "replay of a campaign's report");
+    }
+    let fixed = folder.join("fixed");
+    let output = execute(
+        subject,
+        &["fuzz", "--scenario", subject.scenario, "--seeds", "40", "--quiet", "--out", fixed.to_str().unwrap()],
+    );
+    assert_exit(&output, 0, "a campaign of the fixed system");
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// Two shards merged count the same runs and failures as the campaign they split.
+pub fn shards_merge_into_the_whole_campaign(subject: &Subject) {
+    let folder = scratch(subject, "merge");
+    let campaign = |name: &str, shard: Option<&str>| {
+        let out = folder.join(name);
+        let mut arguments = vec!["fuzz", "--scenario", subject.bug_scenario, "--seeds", "20", "--bug", subject.bug];
+        arguments.extend(["--quiet", "--out", out.to_str().unwrap()]);
+        if let Some(shard) = shard {
+            arguments.extend(["--shard", shard]);
+        }
+        assert_eq!(execute(subject, &arguments).status.code().map(|code| code <= 1), Some(true), "{arguments:?}");
+        out
+    };
+    let whole = campaign("whole", None);
+    let shards = [campaign("shard-0", Some("0/2")), campaign("shard-1", Some("1/2"))];
+    let merged = folder.join("merged");
+    let output = execute(
+        subject,
+        &["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", merged.to_str().unwrap()],
+    );
+    assert!(output.status.code().is_some_and(|code| code <= 1), "merge: {}", stderr(&output));
+    let (whole, merged) = (json_file(&whole.join("summary.json")), json_file(&merged.join("summary.json")));
+    for field in ["runs", "failures", "distinct_failures", "by_invariant"] {
+        assert_eq!(merged[field], whole[field], "{field}");
+    }
+    let _ = std::fs::remove_dir_all(&folder);
+}
