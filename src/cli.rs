@@ -90,7 +90,7 @@ pub struct FuzzArguments {
     /// with FLEETSIM_SHARDS, or SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Output folder (default: reports/<UTC timestamp>).
+    /// Output folder (default: a folder named by the UTC time under reports/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<String>,
     /// Continue the campaign in --out from its checkpoint, without re-running finished seeds.
@@ -133,7 +133,7 @@ pub struct HuntArguments {
     /// Fault strategy: none, uniform or swarm.
     #[arg(long, value_name = "S", default_value = "swarm")]
     pub strategy: String,
-    /// Folder for the reports of the runs that found bugs (default: reports/hunt-<UTC timestamp>).
+    /// Folder for the reports of the runs that found bugs (default: reports/hunt- and the UTC time).
     #[arg(long, value_name = "DIR")]
     pub out: Option<String>,
     /// Print one JSON array instead of text.

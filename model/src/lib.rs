@@ -3,7 +3,7 @@
 //! that run sagas from a job table, a reconciler, and the invariants over all of it.
 
 #[cfg(not(madsim))]
-compile_error!("fleetsim-model runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
+compile_error!("fleetsim-model runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it; a RUSTFLAGS variable replaces it, so add `--cfg madsim` to RUSTFLAGS when you set one)");
 
 pub mod bugs;
 pub mod calls;

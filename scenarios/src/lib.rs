@@ -1,7 +1,7 @@
 //! fleetsim-scenarios: named compositions of topology, workload, faults and invariants.
 
 #[cfg(not(madsim))]
-compile_error!("fleetsim-scenarios runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it)");
+compile_error!("fleetsim-scenarios runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it; a RUSTFLAGS variable replaces it, so add `--cfg madsim` to RUSTFLAGS when you set one)");
 
 pub mod control_plane_scenarios;
 pub mod profile;
