@@ -6,10 +6,11 @@ pub use fleetsim_sim::BugInfo;
 
 /// The incident behind the delete and clone bugs, in words.
 const INCIDENT_DELETE_AND_CLONE: &str = "two VMs answering on one IP address and clone snapshots that leaked: \
-     an operator's post-mortem of delete and clone sagas that worked only when no step failed";
+     delete and clone jobs that worked only when no step failed (Marvin Strauch, \"The machine that \
+     shouldn't exist\", DEV Community)";
 /// The incident behind the counter bug, in words.
 const INCIDENT_COUNTER_UNDERFLOW: &str = "virtual provisioning counters that underflowed: a race between an \
-     instance start saga, its unwind and a stale VMM report (Oxide's omicron, GitHub issue)";
+     instance start saga, its unwind and a stale VMM report (Oxide Computer's omicron, a GitHub issue)";
 
 /// DeleteVM releases the IP and deletes the row before destroying the VM.
 pub const IP_RELEASED_BEFORE_DESTROY: &str = "ip-released-before-destroy";

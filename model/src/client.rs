@@ -5,7 +5,7 @@ use crate::calls::store_plain;
 use crate::message::ModelRpc;
 use crate::store::Transaction;
 use crate::workload::Operation;
-use fleetsim_sim::{NodeContext, NodeIndex};
+use fleetsim_sim::{HistoryType, NodeContext, NodeIndex};
 use madsim::time::{sleep, Duration};
 
 /// Submission attempts before the client gives up (outcome unknown).
@@ -16,12 +16,15 @@ pub const SUBMIT_RETRY_MS: u64 = 100;
 /// Submits the job behind `operation` to the store.
 pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, operation: Operation) {
     let (job, kind) = operation.job();
+    let submission = node.sim().invoke(node.index(), format!("submit {job} {kind:?}"));
     for attempt in 1..=SUBMIT_ATTEMPTS_MAX {
         if store_plain(&rpc, store_node, Transaction::SubmitJob { job, kind }).await.is_ok() {
             node.step(format!("{job} submitted ({kind:?}) on attempt {attempt}: ok"));
+            node.sim().complete(submission, HistoryType::Ok, node.index(), format!("{job} submitted"));
             return;
         }
         sleep(Duration::from_millis(SUBMIT_RETRY_MS)).await;
     }
     node.step(format!("{job} submission outcome unknown after {SUBMIT_ATTEMPTS_MAX} attempts"));
+    node.sim().complete(submission, HistoryType::Info, node.index(), format!("{job} outcome unknown"));
 }

@@ -6,6 +6,7 @@ use crate::client::submit;
 use crate::host::{start_agent, HostData};
 use crate::ids::{InstanceId, ProjectId};
 use crate::invariants;
+use crate::job_log::JobLog;
 use crate::message::ModelRpc;
 use crate::reconciler::run_reconciler;
 use crate::sagas::SagaContext;
@@ -13,6 +14,7 @@ use crate::store::{store_handler, StoreData, Usage};
 use crate::topology::Topology;
 use crate::worker::run_worker;
 use crate::workload::Operation;
+use crate::{effects, monotonic};
 use fleetsim_sim::{BoxFuture, Disk, NodeContext, NodeIndex, Rpc, Sim, System};
 
 /// The shape of a control plane.
@@ -54,7 +56,8 @@ impl ControlPlane {
     /// Boots every node of `config` in `sim` and registers the invariants.
     pub fn boot(sim: &Sim, config: ControlPlaneConfig) -> Self {
         let store = Disk::new(StoreData::new(config.ip_pool_size, &initial_instances(&config)));
-        let store_node = boot_store(sim, store.clone());
+        let log = JobLog::default();
+        let store_node = boot_store(sim, store.clone(), log.clone());
         let hosts: Vec<Disk<HostData>> = (0..config.hosts).map(|_| Disk::new(HostData::default())).collect();
         let host_nodes = hosts
             .iter()
@@ -74,6 +77,10 @@ impl ControlPlane {
         sim.register_invariant(invariants::counters_conserve(store.clone()));
         sim.register_invariant(invariants::no_failed_undo(store.clone()));
         sim.register_invariant(invariants::jobs_terminate(store.clone()));
+        sim.register_invariant(effects::effects_persist(store.clone(), hosts.clone(), log.clone()));
+        sim.register_invariant(monotonic::monotonic_state(store.clone(), hosts.clone()));
+        sim.register_invariant(invariants::no_stale_write(store.clone()));
+        sim.register_invariant(invariants::resources_owned(store.clone()));
         Self { sim: sim.clone(), topology, store, hosts }
     }
 
@@ -93,11 +100,11 @@ impl ControlPlane {
     }
 }
 
-fn boot_store(sim: &Sim, disk: Disk<StoreData>) -> NodeIndex {
+fn boot_store(sim: &Sim, disk: Disk<StoreData>, log: JobLog) -> NodeIndex {
     sim.add_node("store", move |node| {
-        let disk = disk.clone();
+        let (disk, log) = (disk.clone(), log.clone());
         async move {
-            let _rpc = ModelRpc::bind(&node, Some(store_handler(node.clone(), disk))).await;
+            let _rpc = ModelRpc::bind(&node, Some(store_handler(node.clone(), disk, log))).await;
             std::future::pending::<()>().await;
         }
     })

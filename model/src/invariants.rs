@@ -44,6 +44,26 @@ pub const CATALOG: &[InvariantInfo] = &[
         kind: ViolationClass::Liveness,
         summary: "every job the store accepted is done or failed by the end of the quiet period",
     },
+    InvariantInfo {
+        name: "effects-persist",
+        kind: ViolationClass::Safety,
+        summary: "the effects of every job finished Done (a VM running at its address, a VM gone, a kept snapshot, an instance running charged or stopped) hold until a later job may undo them",
+    },
+    InvariantInfo {
+        name: "monotonic-state",
+        kind: ViolationClass::Safety,
+        summary: "a terminal job state never reverts; attempts, fences, generations, id counters, tombstones and host fences never go back",
+    },
+    InvariantInfo {
+        name: "no-stale-write",
+        kind: ViolationClass::Safety,
+        summary: "no write commits under a job attempt other than that job's current, running claim",
+    },
+    InvariantInfo {
+        name: "resources-owned",
+        kind: ViolationClass::Safety,
+        summary: "every allocated address belongs to a VM row that names it; every charge was made under its instance's current generation and VMM",
+    },
 ];
 
 /// `unique-ip`: no two VMs running on any host share an address, and no address is
@@ -228,6 +248,49 @@ pub fn jobs_terminate(store: Disk<StoreData>) -> Invariant {
                 Err(format!("{} ({:?}) is still {:?} after {} attempts", row.job, row.kind, row.state, row.attempt))
             }
             None => Ok(()),
+        })
+    })
+}
+
+/// `no-stale-write`: the last write committed under a claim named the job's current, running
+/// attempt.
+pub fn no_stale_write(store: Disk<StoreData>) -> Invariant {
+    Invariant::always("no-stale-write", move || {
+        store.read(|data| match data.claimed_write_last {
+            Some(write) if write.attempt != write.current_attempt || !write.running => Err(format!(
+                "a write for {} committed under attempt {} while the job was at attempt {} ({})",
+                write.job,
+                write.attempt,
+                write.current_attempt,
+                if write.running { "running" } else { "not running" }
+            )),
+            _ => Ok(()),
+        })
+    })
+}
+
+/// `resources-owned`: every allocated address belongs to a row that names it; every charge
+/// belongs to an instance whose current generation and VMM it was made under.
+pub fn resources_owned(store: Disk<StoreData>) -> Invariant {
+    Invariant::always("resources-owned", move || {
+        store.read(|data| {
+            for (ip, vm) in &data.vms.ip_allocations {
+                if data.vms.rows.get(vm).and_then(|row| row.ip) != Some(*ip) {
+                    return Err(format!("{ip} is allocated to {vm}, whose row does not hold it"));
+                }
+            }
+            for (instance, charge) in &data.provisioning.resources {
+                let Some(row) = data.instances.rows.get(instance) else {
+                    return Err(format!("{instance} is charged but has no row"));
+                };
+                if charge.generation != row.generation || row.vmm.is_none() {
+                    return Err(format!(
+                        "{instance} is charged at generation {} but is at generation {} with VMM {:?}",
+                        charge.generation, row.generation, row.vmm
+                    ));
+                }
+            }
+            Ok(())
         })
     })
 }

@@ -101,6 +101,7 @@ simulation_only! {
     pub mod config;
     pub mod disk;
     pub mod fault_point;
+    pub mod history;
     pub mod nemesis;
     pub mod network;
     pub mod node;
@@ -122,6 +123,7 @@ simulation_only! {
     pub use node::{InjectedFault, NodeContext, NodeIndex, NodeStatus};
     pub use outcome::{Coverage, Outcome, Verdict, Violation, ViolationClass};
     pub use plan::{FaultPointPlan, Plan, WorkloadStep};
+    pub use history::{HistoryEntry, HistoryType, OperationId, HISTORY_ENTRIES_MAX};
     pub use property::Invariant;
     pub use registry::{Registry, RegistryError};
     pub use rpc::{BoxFuture, Handler, Rpc, RpcError};

@@ -93,6 +93,10 @@ pub struct Outcome {
     pub limits: crate::config::Limits,
     /// The last trace events, oldest first (every event when the run kept the full trace).
     pub trace_tail: Vec<crate::trace::Event>,
+    /// Every operation the system was asked to do and how it ended (at most
+    /// `HISTORY_ENTRIES_MAX` entries).
+    #[serde(default)]
+    pub history: Vec<crate::history::HistoryEntry>,
 }
 
 impl Outcome {

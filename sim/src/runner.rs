@@ -319,6 +319,7 @@ fn assemble(
         faults: Default::default(),
         coverage: Default::default(),
         trace_tail: Vec::new(),
+        history: Vec::new(),
     });
     let mut violations = results.violations;
     if let Some(violation) = panic.as_deref().and_then(|text| panic_violation(text, results.sim_ms)) {
@@ -340,5 +341,6 @@ fn assemble(
         plan,
         limits,
         trace_tail: results.trace_tail,
+        history: results.history,
     }
 }

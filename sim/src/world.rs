@@ -2,6 +2,7 @@
 
 use crate::config::Limits;
 use crate::fault_point::{FaultPointAction, FaultPoints};
+use crate::history::{History, HistoryEntry, HistoryType, OperationId};
 use crate::nemesis::{Fault, FaultKind};
 use crate::network::{Network, Route};
 use crate::node::{NodeContext, NodeIndex, NodeStatus};
@@ -63,6 +64,7 @@ pub struct WorldSetup {
 
 struct State {
     trace: Trace,
+    history: History,
     nodes: Vec<NodeEntry>,
     network: Network,
     fault_points: FaultPoints,
@@ -112,6 +114,8 @@ pub struct WorldResults {
     pub coverage: Coverage,
     /// The kept trace events, oldest first.
     pub trace_tail: Vec<Event>,
+    /// The history of operations, in order.
+    pub history: Vec<HistoryEntry>,
 }
 
 impl Sim {
@@ -120,6 +124,7 @@ impl Sim {
         let kept = if setup.keep_full_trace { usize::MAX } else { setup.limits.trace_events_kept };
         let state = State {
             trace: Trace::new(kept),
+            history: History::default(),
             nodes: Vec::new(),
             network: Network::new(stream_rng(setup.seed, Stream::Network)),
             fault_points: FaultPoints::new(setup.seed, setup.fault_points, stream_rng(setup.seed, Stream::FaultPoints))
@@ -459,6 +464,27 @@ impl Sim {
         Some(delay_ms)
     }
 
+    /// Records in the history that node `process` invoked an operation described by `detail`.
+    pub fn invoke(&self, process: NodeIndex, detail: impl Into<String>) -> OperationId {
+        let at_ms = self.now_ms();
+        let mut state = self.state();
+        let name = self.label_in(&state, process).to_string();
+        state.history.invoke(name, at_ms, detail.into())
+    }
+
+    /// Records in the history how `operation` completed (`Ok`, `Fail` or `Info`), as `process` saw it.
+    pub fn complete(&self, operation: OperationId, kind: HistoryType, process: NodeIndex, detail: impl Into<String>) {
+        let at_ms = self.now_ms();
+        let mut state = self.state();
+        let name = self.label_in(&state, process).to_string();
+        state.history.complete(operation, kind, name, at_ms, detail.into());
+    }
+
+    /// Reads the history recorded so far (the kept entries, in order).
+    pub fn with_history<R>(&self, read: impl FnOnce(&[HistoryEntry]) -> R) -> R {
+        read(self.state().history.entries())
+    }
+
     /// Counts a `sometimes` property each time `condition` holds.
     pub fn sometimes(&self, name: &str, condition: bool) {
         let mut state = self.state();
@@ -560,6 +586,7 @@ impl Sim {
                 sometimes: state.sometimes.clone(),
             },
             trace_tail: state.trace.kept().collect(),
+            history: state.history.entries().to_vec(),
         }
     }
 }

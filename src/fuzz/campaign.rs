@@ -318,6 +318,7 @@ pub fn run_guarded(registry: &Registry, config: &RunConfig) -> Outcome {
         plan: serde_json::Value::Null,
         limits: config.limits.clone().unwrap_or_default(),
         trace_tail: Vec::new(),
+        history: Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The failure report: one JSON file with everything needed to replay a failed run anywhere.
 
 use crate::build_info::BuildInfo;
-use fleetsim_sim::{Event, FaultStrategy, FaultWindow, Limits, Outcome, Registry, RunConfig, Violation};
+use fleetsim_sim::{Event, FaultStrategy, FaultWindow, HistoryEntry, Limits, Outcome, Registry, RunConfig, Violation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -86,6 +86,9 @@ pub struct FailureReport {
     pub sim_ms: u64,
     /// The last events of the trace, oldest first.
     pub trace_tail: Vec<Event>,
+    /// Every operation the system was asked to do and how it ended (invoke, ok, fail, info).
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
     /// The command that replays this report and checks it reproduces.
     pub replay: String,
     /// The command that reruns the seed (regenerating the plan) from the command line.
@@ -167,6 +170,7 @@ impl FailureReport {
             events: outcome.events,
             sim_ms: outcome.sim_ms,
             trace_tail: outcome.trace_tail.clone(),
+            history: outcome.history.clone(),
             replay: format!("{program} replay {}", path.display()),
             rerun: rerun_command(program, outcome, strategy),
         }

@@ -35,6 +35,7 @@ pub fn render_failure_page(report: &FailureReport, events: &[Event], reproduced:
     header(&mut html, report, reproduced);
     story(&mut html, events);
     timeline(&mut html, report, events);
+    history(&mut html, &report.history);
     let _ = write!(html, "<p><a href=\"../index.html\">back to the campaign</a></p>\n</body></html>\n");
     html
 }
@@ -328,4 +329,34 @@ fn shorten(text: &str, characters_max: usize) -> String {
     let mut short: String = text.chars().take(characters_max - 1).collect();
     short.push('…');
     short
+}
+
+/// The run's history as Jepsen shows one: each operation invoked, then ok, fail or info.
+fn history(html: &mut String, history: &[fleetsim_sim::HistoryEntry]) {
+    html.push_str("<h2>History</h2>\n");
+    if history.is_empty() {
+        html.push_str("<p>The system recorded no operations.</p>\n");
+        return;
+    }
+    html.push_str(
+        "<p>Every operation the system was asked to do and how it ended: <code>ok</code> it happened, \
+         <code>fail</code> it did not, <code>info</code> its outcome is unknown.</p>\n\
+         <table><tr><th>ms</th><th>operation</th><th>process</th><th>type</th><th>what</th></tr>\n",
+    );
+    for entry in history {
+        let class = match entry.kind {
+            fleetsim_sim::HistoryType::Fail | fleetsim_sim::HistoryType::Info => " class=\"bad\"",
+            _ => "",
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td class=\"number\">{}</td><td class=\"number\">{}</td><td>{}</td><td{class}>{}</td><td><code>{}</code></td></tr>",
+            entry.at_ms,
+            entry.operation.0,
+            escape(&entry.process),
+            format!("{:?}", entry.kind).to_lowercase(),
+            escape(&entry.detail)
+        );
+    }
+    html.push_str("</table>\n");
 }

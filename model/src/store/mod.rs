@@ -15,6 +15,7 @@ pub use vms::{VmError, VmRow, VmState, Vms};
 
 use crate::bugs::{CLONE_UNSERIALIZED, UNCONDITIONAL_COUNTER_DELETE};
 use crate::ids::{InstanceId, Ip, JobId, ProjectId, VmId, VmmId};
+use crate::job_log::{JobEvent, JobLog};
 use crate::message::{Reply, Request};
 use fleetsim_sim::{Disk, Handler, NodeContext, NodeIndex};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,20 @@ pub struct Discrepancy {
     pub kind: String,
     /// What was found, naming the objects.
     pub evidence: String,
+}
+
+/// The last write the store committed under a job claim, with that job's claim as the store held
+/// it at the commit: what `no-stale-write` audits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedWrite {
+    /// The job the write was made for.
+    pub job: JobId,
+    /// The attempt the write named.
+    pub attempt: u32,
+    /// The job's attempt when the write committed.
+    pub current_attempt: u32,
+    /// Whether the job was running (claimed) when the write committed.
+    pub running: bool,
 }
 
 /// An undo step a saga could not complete.
@@ -204,6 +219,9 @@ pub struct StoreData {
     pub discrepancies: Vec<Discrepancy>,
     /// Undo steps sagas gave up on.
     pub undo_failures: Vec<UndoFailure>,
+    /// The last write committed under a claim.
+    #[serde(default)]
+    pub claimed_write_last: Option<ClaimedWrite>,
 }
 
 /// The circumstances of one transaction.
@@ -242,6 +260,17 @@ impl StoreData {
                 return (StoreReply::Refused(StoreError::StaleClaim), Some("a stale claim was fenced off"));
             }
         }
+        // The audit trail of fencing, kept apart from the check above so that `no-stale-write`
+        // judges the check rather than repeating it.
+        self.claimed_write_last = request.claim.map(|claim| {
+            let row = self.jobs.rows.get(&claim.job);
+            ClaimedWrite {
+                job: claim.job,
+                attempt: claim.attempt,
+                current_attempt: row.map_or(0, |row| row.attempt),
+                running: row.is_some_and(|row| matches!(row.state, JobState::Running { .. })),
+            }
+        });
         match request.transaction {
             Transaction::FinishJob { state, retry_after_ms } => {
                 let claim = request.claim.expect("a finish names its claim");
@@ -313,7 +342,7 @@ impl StoreData {
         if row.generation != generation {
             return Err(StoreError::StaleClaim);
         }
-        let resource = ResourceRow { instance, project: row.project, usage: row.usage };
+        let resource = ResourceRow { instance, project: row.project, usage: row.usage, generation };
         self.provisioning.charge(now_ms, resource);
         Ok(StoreReply::Done)
     }
@@ -371,11 +400,13 @@ fn push_bounded<T>(list: &mut Vec<T>, item: T) {
     }
 }
 
-/// The store node's request handler: one transaction per request, committed to `disk`.
-pub fn store_handler(context: NodeContext, disk: Disk<StoreData>) -> Handler<Request, Reply> {
+/// The store node's request handler: one transaction per request, committed to `disk`; what it
+/// does to jobs goes into `log`.
+pub fn store_handler(context: NodeContext, disk: Disk<StoreData>, log: JobLog) -> Handler<Request, Reply> {
     Arc::new(move |caller, request| {
         let reply = match request {
             Request::Store(request) => {
+                let event = JobEvent::of(&request);
                 let sim = context.sim();
                 let environment = Environment {
                     caller,
@@ -386,6 +417,9 @@ pub fn store_handler(context: NodeContext, disk: Disk<StoreData>) -> Handler<Req
                 let (reply, observed) = disk.commit(&context, |data| data.apply(&environment, request));
                 if let Some(property) = observed {
                     sim.sometimes(property, true);
+                }
+                if let Some(event) = event {
+                    log.record(sim, caller, event, &reply);
                 }
                 Reply::Store(reply)
             }

@@ -45,6 +45,9 @@ pub struct ResourceRow {
     pub project: ProjectId,
     /// What it consumes.
     pub usage: Usage,
+    /// The instance generation the charge was made under.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// One change of a collection counter, kept as evidence.

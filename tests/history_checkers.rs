@@ -1,0 +1,173 @@
+//! The history checkers fire when the model is broken on purpose: a saboteur node corrupts
+//! durable state once a job has finished, the way a buggy step or a lost write would, and the
+//! invariant that owns that damage must name it at the next state change. The history itself is
+//! recorded Jepsen's way: every job invoked once, completed at most once, after its invocation.
+
+use fleetsim_model::host::HostData;
+use fleetsim_model::ids::{InstanceId, Ip, JobId, VmId};
+use fleetsim_model::store::{ClaimedWrite, JobState, StoreData};
+use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
+use fleetsim_sim::{
+    run, Disk, FaultProfile, FaultStrategy, HistoryType, InvariantInfo, Limits, NodeContext, Outcome, RunConfig,
+    Scenario, Sim, StreamRng, WorkloadStep,
+};
+use std::collections::BTreeMap;
+
+const CONFIG: ControlPlaneConfig =
+    ControlPlaneConfig { workers: 1, hosts: 2, ip_pool_size: 4, instances: 1, projects: 1, reconciler: false };
+
+/// A corruption of durable state, applied once at `SABOTAGE_AT_MS`.
+type Corruption = fn(&Disk<StoreData>, &[Disk<HostData>], &NodeContext);
+
+/// When the saboteur strikes: long after the workload's jobs finished.
+const SABOTAGE_AT_MS: u64 = 2_500;
+
+struct Saboteur {
+    corruption: Option<Corruption>,
+}
+
+impl Scenario for Saboteur {
+    type Operation = Operation;
+    type System = ControlPlane;
+
+    fn name(&self) -> &'static str {
+        "saboteur"
+    }
+
+    fn summary(&self) -> &'static str {
+        "a control plane whose durable state one node corrupts on purpose"
+    }
+
+    fn default_limits(&self) -> Limits {
+        Limits { chaos_ms: 3_000, heal_ms: 100, quiet_ms_max: 5_000, ..Limits::default() }
+    }
+
+    fn fault_profile(&self) -> FaultProfile {
+        FaultProfile { kinds: Vec::new(), crashable: Vec::new(), networked: Vec::new() }
+    }
+
+    fn generate_workload(&self, _rng: &mut StreamRng, _limits: &Limits) -> Vec<WorkloadStep<Operation>> {
+        let (vm, instance) = (VmId(1), InstanceId(1));
+        let operations = [
+            (10, Operation::CreateVm { job: JobId(1), vm, host: 0 }),
+            (400, Operation::SnapshotVm { job: JobId(2), vm }),
+            (800, Operation::StartInstance { job: JobId(3), instance }),
+        ];
+        operations.into_iter().map(|(at_ms, operation)| WorkloadStep { at_ms, operation }).collect()
+    }
+
+    fn invariants(&self) -> Vec<InvariantInfo> {
+        fleetsim_model::invariants::CATALOG.to_vec()
+    }
+
+    fn boot(&self, sim: &Sim) -> ControlPlane {
+        let system = ControlPlane::boot(sim, CONFIG);
+        if let Some(corruption) = self.corruption {
+            let (store, hosts) = (system.store().clone(), system.hosts().to_vec());
+            sim.add_node("saboteur", move |node| {
+                let (store, hosts) = (store.clone(), hosts.clone());
+                async move {
+                    madsim::time::sleep(std::time::Duration::from_millis(SABOTAGE_AT_MS)).await;
+                    corruption(&store, &hosts, &node);
+                }
+            });
+        }
+        system
+    }
+}
+
+/// One run without faults: the workload alone, and the corruption if any.
+fn run_saboteur(corruption: Option<Corruption>) -> Outcome {
+    let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
+    run(&Saboteur { corruption }, &config).expect("the saboteur's configuration fits")
+}
+
+/// Runs with `corruption` and returns the first violation's invariant and message.
+fn first_violation(corruption: Corruption) -> (String, String) {
+    let outcome = run_saboteur(Some(corruption));
+    let violation = outcome.first_violation().unwrap_or_else(|| panic!("nothing fired: {:?}", outcome.history));
+    assert!(violation.at_ms >= SABOTAGE_AT_MS, "fired before the sabotage: {violation:?}");
+    (violation.invariant.clone(), violation.message.clone())
+}
+
+#[test]
+fn without_sabotage_the_workload_finishes_clean_and_every_job_is_ok_in_the_history() {
+    let outcome = run_saboteur(None);
+    assert!(outcome.passed(), "{:?}", outcome.violations);
+    let mut invoked: BTreeMap<u64, (usize, Vec<HistoryType>)> = BTreeMap::new();
+    for (position, entry) in outcome.history.iter().enumerate() {
+        let (at, completions) = invoked.entry(entry.operation.0).or_insert((position, Vec::new()));
+        if entry.kind == HistoryType::Invoke {
+            assert_eq!(*at, position, "an operation is invoked once: {entry:?}");
+        } else {
+            completions.push(entry.kind);
+        }
+    }
+    let jobs_ok =
+        outcome.history.iter().filter(|entry| entry.kind == HistoryType::Ok && entry.detail.ends_with("Done"));
+    let submissions_ok = outcome.history.iter().filter(|entry| entry.detail.ends_with("submitted"));
+    assert_eq!((jobs_ok.count(), submissions_ok.count()), (3, 3), "{:#?}", outcome.history);
+    assert!(invoked.values().all(|(_, completions)| completions.len() == 1), "{invoked:?}");
+}
+
+#[test]
+fn a_created_vm_that_vanishes_from_its_host_breaks_effects_persist() {
+    let (invariant, message) = first_violation(|_, hosts, node| hosts[0].commit(node, |host| host.vms.clear()));
+    assert_eq!(invariant, "effects-persist", "{message}");
+    assert!(message.contains("job-1 finished Done") && message.contains("vm-1 does not run on host-0"), "{message}");
+}
+
+#[test]
+fn a_kept_snapshot_that_vanishes_breaks_effects_persist() {
+    let (invariant, message) = first_violation(|_, hosts, node| hosts[0].commit(node, |host| host.snapshots.clear()));
+    assert_eq!(invariant, "effects-persist", "{message}");
+    assert!(message.contains("snap-2 of vm-1 is missing"), "{message}");
+}
+
+#[test]
+fn a_finished_job_that_reverts_breaks_monotonic_state() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        store.commit(node, |data| data.jobs.rows.get_mut(&JobId(1)).expect("job-1 exists").state = JobState::Pending)
+    });
+    assert_eq!(invariant, "monotonic-state", "{message}");
+    assert!(message.contains("job-1 was Some(Done)"), "{message}");
+}
+
+#[test]
+fn a_generation_that_goes_back_breaks_monotonic_state() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        store.commit(node, |data| data.instances.rows.get_mut(&InstanceId(1)).expect("exists").generation -= 1)
+    });
+    assert_eq!(invariant, "monotonic-state", "{message}");
+    assert!(message.contains("instance-1 went back from generation"), "{message}");
+}
+
+#[test]
+fn a_write_committed_under_a_stale_attempt_breaks_no_stale_write() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        let stale = ClaimedWrite { job: JobId(1), attempt: 1, current_attempt: 2, running: true };
+        store.commit(node, |data| data.claimed_write_last = Some(stale))
+    });
+    assert_eq!(invariant, "no-stale-write", "{message}");
+    assert!(message.contains("job-1 committed under attempt 1 while the job was at attempt 2"), "{message}");
+}
+
+#[test]
+fn an_address_held_by_no_row_breaks_resources_owned() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        store.commit(node, |data| {
+            data.vms.ip_allocations.insert(Ip(104), VmId(9));
+        })
+    });
+    assert_eq!(invariant, "resources-owned", "{message}");
+    assert!(message.contains("vm-9, whose row does not hold it"), "{message}");
+}
+
+#[test]
+fn a_charge_under_an_old_generation_breaks_resources_owned() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        store.commit(node, |data| data.provisioning.resources.values_mut().for_each(|charge| charge.generation = 1))
+    });
+    assert_eq!(invariant, "resources-owned", "{message}");
+    assert!(message.contains("charged at generation 1"), "{message}");
+}
