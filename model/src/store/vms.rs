@@ -94,8 +94,30 @@ impl Vms {
         Ok(())
     }
 
-    /// Deletes a row.
+    /// Deletes a row, and gives back the address it holds in the same transaction: a row never
+    /// leaves its address allocated to nobody. (A duplicated `AllocateIp` that lands after the
+    /// create saga gave up for lack of addresses would otherwise leak one on the row's delete.)
     pub fn delete(&mut self, vm: VmId) -> Result<(), VmError> {
-        self.rows.remove(&vm).map(|_| ()).ok_or(VmError::NotFound)
+        let row = self.rows.remove(&vm).ok_or(VmError::NotFound)?;
+        if let Some(ip) = row.ip.filter(|ip| self.ip_allocations.get(ip) == Some(&vm)) {
+            self.ip_allocations.remove(&ip);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleting_a_row_gives_its_address_back_and_leaves_other_addresses_alone() {
+        let mut vms = Vms::with_pool(2);
+        vms.insert(VmId(1), 0);
+        vms.insert(VmId(2), 0);
+        let (first, second) = (vms.allocate_ip(VmId(1)).unwrap(), vms.allocate_ip(VmId(2)).unwrap());
+        assert_eq!(vms.delete(VmId(1)), Ok(()));
+        assert_eq!((vms.ip_allocations.get(&first), vms.ip_allocations.get(&second)), (None, Some(&VmId(2))));
+        assert_eq!((vms.delete(VmId(1)), vms.rows.len()), (Err(VmError::NotFound), 1));
     }
 }
