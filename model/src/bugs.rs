@@ -30,7 +30,7 @@ pub const CATALOG: &[BugInfo] = &[
         id: IP_RELEASED_BEFORE_DESTROY,
         incident: INCIDENT_DELETE_AND_CLONE,
         story: "DeleteVM releases the IP, deletes the row, then destroys; a crash in between orphans a running VM whose IP is handed out again",
-        invariants: &["unique-ip", "no-orphan-vm"],
+        invariants: &["unique-ip", "no-orphan-vm", "effects-persist"],
         scenario: "delete",
     },
     BugInfo {

@@ -10,6 +10,7 @@ use crate::job_log::JobLog;
 use crate::names::kept_snapshot;
 use crate::store::{InstanceState, JobKind, JobState, StoreData, VmState};
 use fleetsim_sim::{Disk, Invariant};
+use std::sync::Mutex;
 
 /// One durable effect of a finished job.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,13 +152,29 @@ fn instance_stopped(store: &StoreData, hosts: &[Disk<HostData>], instance: Insta
 /// `effects-persist`: every effect of every job finished `Done` holds until a later claimed job
 /// may undo it.
 pub fn effects_persist(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>, log: JobLog) -> Invariant {
+    // The lasting effects change only when the job log does: they are derived again only then.
+    let derived: Mutex<Option<(u64, Vec<(JobId, Effect)>)>> = Mutex::new(None);
+    // Nothing to look at again while neither the log nor a disk moved since the last check.
+    let checked: Mutex<Option<Vec<u64>>> = Mutex::new(None);
     Invariant::always("effects-persist", move || {
-        let lasting = lasting_effects(&log);
+        let versions: Vec<u64> =
+            [log.version(), store.commits()].into_iter().chain(hosts.iter().map(Disk::commits)).collect();
+        let mut checked = checked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if checked.as_ref() == Some(&versions) {
+            return Ok(());
+        }
+        *checked = Some(versions);
+        let mut derived = derived.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let version = log.version();
+        if derived.as_ref().is_none_or(|(seen, _)| *seen != version) {
+            *derived = Some((version, lasting_effects(&log)));
+        }
+        let lasting = &derived.as_ref().expect("derived just above").1;
         if lasting.is_empty() {
             return Ok(());
         }
         store.read(|data| {
-            for (job, effect) in &lasting {
+            for (job, effect) in lasting {
                 effect.holds(data, &hosts).map_err(|missing| format!("{job} finished Done, but {missing}"))?;
             }
             Ok(())

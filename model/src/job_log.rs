@@ -108,6 +108,11 @@ impl JobLog {
     pub fn read<R>(&self, read: impl FnOnce(&BTreeMap<JobId, JobRecord>) -> R) -> R {
         read(&self.lock().jobs)
     }
+
+    /// How many events the log has recorded: it changes exactly when the log does.
+    pub fn version(&self) -> u64 {
+        self.lock().next_position
+    }
 }
 
 impl Log {

@@ -1,7 +1,8 @@
 //! `monotonic-state`: durable state never goes backwards. A terminal job state never reverts and
 //! no job row disappears; attempts, fencing tokens, instance generations and id counters never
 //! decrease; hosts never forget a tombstone or lower a fence. Checked at every state change
-//! against what the previous check saw.
+//! against what the previous check saw: the store's part when the store moved, a host's part when
+//! that host moved, updated in place.
 
 use crate::host::HostData;
 use crate::ids::{InstanceId, JobId};
@@ -10,127 +11,173 @@ use fleetsim_sim::{Disk, Invariant};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-/// What one check saw, for the next one to compare with.
+/// What the store looked like at the previous check.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Seen {
+struct SeenStore {
     /// Per job: its state if terminal, its attempt and its fencing token.
     jobs: BTreeMap<JobId, (Option<JobState>, u32, u64)>,
     fence_last: u64,
     vmm_last: u32,
     generations: BTreeMap<InstanceId, u64>,
-    /// Per host: tombstones of VMs and VMMs, and the highest fence per instance.
-    hosts: Vec<(usize, usize, BTreeMap<InstanceId, u64>)>,
 }
 
-fn observe(store: &StoreData, hosts: &[Disk<HostData>]) -> Seen {
-    let jobs = store.jobs.rows.iter().map(|(job, row)| {
-        let terminal = row.state.is_terminal().then_some(row.state);
-        (*job, (terminal, row.attempt, row.fence))
-    });
-    Seen {
-        jobs: jobs.collect(),
-        fence_last: store.jobs.fence_last,
-        vmm_last: store.instances.vmm_last,
-        generations: store.instances.rows.iter().map(|(instance, row)| (*instance, row.generation)).collect(),
-        hosts: hosts
-            .iter()
-            .map(|host| {
-                host.read(|data| (data.destroyed_vms.len(), data.destroyed_vmms.len(), data.instance_fences.clone()))
-            })
-            .collect(),
-    }
+/// What one host looked like at the previous check: its tombstone counts and fences.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SeenHost {
+    destroyed_vms: usize,
+    destroyed_vmms: usize,
+    fences: BTreeMap<InstanceId, u64>,
 }
 
-/// What went backwards between `before` and `now`, if anything.
-fn regression(before: &Seen, now: &Seen) -> Option<String> {
-    for (job, (terminal, attempt, fence)) in &before.jobs {
-        let Some((now_terminal, now_attempt, now_fence)) = now.jobs.get(job) else {
+/// Compares `store` with what was seen, then remembers it; names what went back, if anything.
+fn advance_store(seen: &mut SeenStore, store: &StoreData) -> Option<String> {
+    for (job, (terminal, attempt, fence)) in seen.jobs.iter_mut() {
+        let Some(row) = store.jobs.rows.get(job) else {
             return Some(format!("{job} disappeared from the job table"));
         };
-        if terminal.is_some() && now_terminal != terminal {
+        let now_terminal = row.state.is_terminal().then_some(row.state);
+        if terminal.is_some() && now_terminal != *terminal {
             return Some(format!("{job} was {terminal:?} and is now {now_terminal:?}"));
         }
-        if now_attempt < attempt || now_fence < fence {
+        if row.attempt < *attempt || row.fence < *fence {
             return Some(format!(
-                "{job} went from attempt {attempt}, fence {fence} to attempt {now_attempt}, fence {now_fence}"
+                "{job} went from attempt {attempt}, fence {fence} to attempt {}, fence {}",
+                row.attempt, row.fence
             ));
         }
+        (*terminal, *attempt, *fence) = (now_terminal, row.attempt, row.fence);
     }
-    if now.fence_last < before.fence_last || now.vmm_last < before.vmm_last {
+    if store.jobs.rows.len() != seen.jobs.len() {
+        for (job, row) in &store.jobs.rows {
+            let terminal = row.state.is_terminal().then_some(row.state);
+            seen.jobs.entry(*job).or_insert((terminal, row.attempt, row.fence));
+        }
+    }
+    if store.jobs.fence_last < seen.fence_last || store.instances.vmm_last < seen.vmm_last {
         return Some(format!(
             "counters went back: last fence {} -> {}, last VMM {} -> {}",
-            before.fence_last, now.fence_last, before.vmm_last, now.vmm_last
+            seen.fence_last, store.jobs.fence_last, seen.vmm_last, store.instances.vmm_last
         ));
     }
-    for (instance, generation) in &before.generations {
-        if now.generations.get(instance).is_none_or(|now| now < generation) {
-            return Some(format!(
-                "{instance} went back from generation {generation} to {:?}",
-                now.generations.get(instance)
-            ));
+    (seen.fence_last, seen.vmm_last) = (store.jobs.fence_last, store.instances.vmm_last);
+    for (instance, row) in &store.instances.rows {
+        let generation = seen.generations.entry(*instance).or_insert(row.generation);
+        if row.generation < *generation {
+            return Some(format!("{instance} went back from generation {generation} to {}", row.generation));
         }
+        *generation = row.generation;
     }
-    for (position, ((vms, vmms, fences), (now_vms, now_vmms, now_fences))) in
-        before.hosts.iter().zip(&now.hosts).enumerate()
-    {
-        if now_vms < vms || now_vmms < vmms {
-            return Some(format!(
-                "host-{position} forgot tombstones: VMs {vms} -> {now_vms}, VMMs {vmms} -> {now_vmms}"
-            ));
-        }
-        if let Some((instance, fence)) =
-            fences.iter().find(|(instance, fence)| now_fences.get(instance).is_none_or(|now| now < fence))
-        {
-            return Some(format!("host-{position} lowered the fence of {instance} below {fence}"));
-        }
+    if store.instances.rows.len() < seen.generations.len() {
+        return Some("an instance row disappeared".to_string());
     }
     None
 }
 
+/// Compares host `position` with what was seen, then remembers it.
+fn advance_host(seen: &mut SeenHost, position: usize, host: &HostData) -> Option<String> {
+    let (vms, vmms) = (host.destroyed_vms.len(), host.destroyed_vmms.len());
+    if vms < seen.destroyed_vms || vmms < seen.destroyed_vmms {
+        return Some(format!(
+            "host-{position} forgot tombstones: VMs {} -> {vms}, VMMs {} -> {vmms}",
+            seen.destroyed_vms, seen.destroyed_vmms
+        ));
+    }
+    (seen.destroyed_vms, seen.destroyed_vmms) = (vms, vmms);
+    for (instance, fence) in seen.fences.iter_mut() {
+        match host.instance_fences.get(instance) {
+            Some(now) if now >= fence => *fence = *now,
+            _ => return Some(format!("host-{position} lowered the fence of {instance} below {fence}")),
+        }
+    }
+    if host.instance_fences.len() != seen.fences.len() {
+        seen.fences.clone_from(&host.instance_fences);
+    }
+    None
+}
+
+/// What every check remembers: the commit counts it saw and the state they stand for.
+#[derive(Default)]
+struct Seen {
+    commits: Vec<u64>,
+    store: SeenStore,
+    hosts: Vec<SeenHost>,
+}
+
 /// `monotonic-state`, checked at every state change.
 pub fn monotonic_state(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
-    let seen: Mutex<Option<Seen>> = Mutex::new(None);
+    let seen = Mutex::new(Seen { hosts: vec![SeenHost::default(); hosts.len()], ..Seen::default() });
     Invariant::always("monotonic-state", move || {
-        let now = store.read(|data| observe(data, &hosts));
         let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let found = seen.as_ref().and_then(|before| regression(before, &now));
-        *seen = Some(now);
-        found.map_or(Ok(()), Err)
+        let commits: Vec<u64> = std::iter::once(store.commits()).chain(hosts.iter().map(Disk::commits)).collect();
+        let moved = |position: usize| seen.commits.get(position) != Some(&commits[position]);
+        let (store_moved, hosts_moved): (bool, Vec<bool>) = (moved(0), (1..commits.len()).map(moved).collect());
+        let seen = &mut *seen;
+        seen.commits = commits;
+        if store_moved {
+            if let Some(found) = store.read(|data| advance_store(&mut seen.store, data)) {
+                return Err(found);
+            }
+        }
+        for (position, host) in hosts.iter().enumerate().filter(|(position, _)| hosts_moved[*position]) {
+            if let Some(found) = host.read(|data| advance_host(&mut seen.hosts[position], position, data)) {
+                return Err(found);
+            }
+        }
+        Ok(())
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{JobId, ProjectId};
+    use crate::store::{JobKind, Usage};
+
+    fn store() -> StoreData {
+        let mut store = StoreData::new(4, &[(InstanceId(1), ProjectId(0), Usage { cpus: 1, ram_gib: 2 })]);
+        store.jobs.submit(JobId(1), JobKind::StopInstance { instance: InstanceId(1) });
+        let claimed = store.jobs.claim(fleetsim_sim::NodeIndex(1), 0, 100, true).expect("a pending job");
+        assert!(store.jobs.finish(claimed.job, claimed.attempt, JobState::Done, 0));
+        store
+    }
 
     #[test]
-    fn every_kind_of_going_back_is_named_and_going_forward_is_not() {
-        let before = Seen {
-            jobs: [(JobId(1), (Some(JobState::Done), 2, 5))].into(),
-            fence_last: 5,
-            vmm_last: 3,
-            generations: [(InstanceId(1), 4)].into(),
-            hosts: vec![(1, 1, [(InstanceId(1), 5)].into())],
-        };
-        let forward = Seen { fence_last: 6, vmm_last: 4, ..before.clone() };
-        assert_eq!(regression(&before, &forward), None);
-        let reverted = Seen { jobs: [(JobId(1), (None, 2, 5))].into(), ..before.clone() };
-        let fewer_attempts = Seen { jobs: [(JobId(1), (Some(JobState::Done), 1, 5))].into(), ..before.clone() };
-        let lost_job = Seen { jobs: BTreeMap::new(), ..before.clone() };
-        let fence_back = Seen { fence_last: 4, ..before.clone() };
-        let generation_back = Seen { generations: [(InstanceId(1), 3)].into(), ..before.clone() };
-        let tombstone_lost = Seen { hosts: vec![(0, 1, [(InstanceId(1), 5)].into())], ..before.clone() };
-        let host_fence_back = Seen { hosts: vec![(1, 1, [(InstanceId(1), 4)].into())], ..before.clone() };
-        for (case, now) in [
-            ("reverted", reverted),
-            ("fewer attempts", fewer_attempts),
-            ("lost job", lost_job),
-            ("fence back", fence_back),
-            ("generation back", generation_back),
-            ("tombstone lost", tombstone_lost),
-            ("host fence back", host_fence_back),
-        ] {
-            assert!(regression(&before, &now).is_some(), "{case} must be caught");
+    fn every_kind_of_going_back_in_the_store_is_named_and_going_forward_is_not() {
+        let mut seen = SeenStore::default();
+        assert_eq!(advance_store(&mut seen, &store()), None);
+        let mut forward = store();
+        forward.jobs.submit(JobId(2), JobKind::StopInstance { instance: InstanceId(1) });
+        forward.instances.rows.get_mut(&InstanceId(1)).unwrap().generation += 1;
+        assert_eq!(advance_store(&mut seen.clone(), &forward), None);
+        let breakages: [(&str, fn(&mut StoreData)); 5] = [
+            ("reverted", |data| data.jobs.rows.get_mut(&JobId(1)).unwrap().state = JobState::Pending),
+            ("fewer attempts", |data| data.jobs.rows.get_mut(&JobId(1)).unwrap().attempt = 0),
+            ("lost job", |data| drop(data.jobs.rows.remove(&JobId(1)))),
+            ("fence back", |data| data.jobs.fence_last = 0),
+            ("generation back", |data| data.instances.rows.get_mut(&InstanceId(1)).unwrap().generation = 0),
+        ];
+        for (case, breakage) in breakages {
+            let mut broken = store();
+            breakage(&mut broken);
+            assert!(advance_store(&mut seen.clone(), &broken).is_some(), "{case} must be caught");
         }
+    }
+
+    #[test]
+    fn a_host_that_forgets_a_tombstone_or_lowers_a_fence_is_named() {
+        let mut host = HostData::default();
+        host.destroyed_vms.insert(crate::ids::VmId(1));
+        host.instance_fences.insert(InstanceId(1), 5);
+        let mut seen = SeenHost::default();
+        assert_eq!(advance_host(&mut seen, 0, &host), None);
+        let mut forgot = host.clone();
+        forgot.destroyed_vms.clear();
+        assert!(advance_host(&mut seen.clone(), 0, &forgot).is_some());
+        let mut lowered = host.clone();
+        lowered.instance_fences.insert(InstanceId(1), 4);
+        assert!(advance_host(&mut seen.clone(), 0, &lowered).is_some());
+        let mut raised = host;
+        raised.instance_fences.insert(InstanceId(1), 6);
+        assert_eq!(advance_host(&mut seen, 0, &raised), None);
     }
 }
