@@ -47,6 +47,7 @@ pub mod files;
 pub mod fuzz;
 pub mod hunt;
 pub mod list;
+pub mod lock;
 pub mod merge;
 pub mod replay;
 pub mod report;

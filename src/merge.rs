@@ -3,6 +3,7 @@
 use crate::cli::MergeArguments;
 use crate::fuzz::record::RECORD_FILE;
 use crate::fuzz::tally::Tally;
+use crate::lock::FolderLock;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::EXIT_PASS;
 use fleetsim_sim::Registry;
@@ -27,6 +28,8 @@ pub fn merge(arguments: &MergeArguments, registry: &Registry) -> Result<u8, Stri
         }
     }
     let out = PathBuf::from(&arguments.out);
+    // Held until the merged outputs are written: one process per output folder.
+    let _lock = FolderLock::create_and_acquire(&out)?;
     for entry in tally.distinct.values() {
         let (_, source) = &sources[&entry.signature.file_stem()];
         copy_report(&source.join(&entry.report), &out.join(&entry.report))?;

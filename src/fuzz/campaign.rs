@@ -168,7 +168,7 @@ fn snapshot(state: &State) -> Snapshot {
 fn work(shared: &Shared) {
     while let Some(item) = shared.take() {
         let config = shared.spec.run_config(item);
-        let outcome = if item % DETERMINISM_CHECK_EVERY_RUNS == 0 {
+        let outcome = if item.is_multiple_of(DETERMINISM_CHECK_EVERY_RUNS) {
             run_twice(shared.registry, &config)
         } else {
             run_guarded(shared.registry, &config)

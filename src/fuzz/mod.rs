@@ -9,6 +9,7 @@ pub mod spec;
 pub mod tally;
 
 use crate::cli::FuzzArguments;
+use crate::lock::FolderLock;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::{EXIT_PASS, EXIT_VIOLATION};
 use campaign::{CampaignOptions, StopReason};
@@ -33,7 +34,9 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
         progress: !arguments.quiet,
     };
-    let (store, checkpoint) = if arguments.resume {
+    // Held until the campaign's outputs are written: one process per campaign folder.
+    let (_lock, store, checkpoint) = if arguments.resume {
+        let lock = FolderLock::acquire_existing(&folder)?;
         let (store, checkpoint) = CheckpointStore::open(&folder)?;
         check_resumable(&checkpoint.spec, arguments, registry)?;
         if arguments.record && !checkpoint.record {
@@ -42,10 +45,11 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
                 folder.display()
             ));
         }
-        (store, checkpoint)
+        (lock, store, checkpoint)
     } else {
         let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
-        (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
+        let lock = FolderLock::create_and_acquire(&folder)?;
+        (lock, CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
     };
     let record = match (checkpoint.record, arguments.resume) {
         (false, _) => None,

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The binary under test and the names it serves.
 pub struct Subject {
@@ -53,6 +53,10 @@ macro_rules! cli_contract_tests {
         #[test]
         fn contract_shards_merge_into_the_whole_campaign() {
             contract::shards_merge_into_the_whole_campaign(&$subject);
+        }
+        #[test]
+        fn contract_a_campaign_folder_is_written_by_one_process_at_a_time() {
+            contract::a_campaign_folder_is_written_by_one_process_at_a_time(&$subject);
         }
     };
 }
@@ -262,5 +266,77 @@ pub fn shards_merge_into_the_whole_campaign(subject: &Subject) {
     for field in ["runs", "failures", "distinct_failures", "by_invariant"] {
         assert_eq!(merged[field], whole[field], "{field}");
     }
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The item of every line of a campaign's `runs.jsonl`, sorted.
+fn recorded_items(folder: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(folder.join("runs.jsonl")).expect("runs.jsonl is written");
+    let mut items: Vec<u64> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a record line is JSON")["item"].as_u64().unwrap())
+        .collect();
+    items.sort_unstable();
+    items
+}
+
+/// Two campaigns started at once into one folder: one runs, the other exits 2 with one line
+/// naming the folder and the process that holds it, and every run is recorded exactly once.
+/// While another process holds the folder's lock, a fresh campaign, a resume and a merge into it
+/// are refused the same way; once it is released, the campaign resumes.
+pub fn a_campaign_folder_is_written_by_one_process_at_a_time(subject: &Subject) {
+    let folder = scratch(subject, "lock");
+    let out = folder.join("campaign");
+    let out_text = out.to_str().unwrap();
+    let arguments =
+        ["fuzz", "--scenario", subject.bug_scenario, "--seeds", "100", "--bug", subject.bug, "--record", "--quiet"];
+    let spawn = || {
+        let mut command = Command::new(subject.binary);
+        command.args(arguments).args(["--out", out_text]).stdout(Stdio::null()).stderr(Stdio::piped());
+        command.spawn().expect("the binary runs")
+    };
+    let (first, second) = (spawn(), spawn());
+    let ids = [first.id(), second.id()];
+    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let codes = [outputs[0].status.code(), outputs[1].status.code()];
+    let winner = codes.iter().position(|code| matches!(code, Some(0 | 1))).expect("one campaign runs");
+    let loser = 1 - winner;
+    assert_exit(&outputs[loser], 2, "the second campaign into one folder");
+    let message = stderr(&outputs[loser]);
+    assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    assert!(message.contains(out_text), "the folder is named: {message}");
+    assert!(
+        message.contains(&format!("pid {}", ids[winner])) || message.contains("already holds a campaign"),
+        "the holder is named: {message}"
+    );
+    assert_eq!(json_file(&out.join("summary.json"))["runs"].as_u64(), Some(100));
+    assert_eq!(recorded_items(&out), (0..100).collect::<Vec<u64>>(), "every run recorded exactly once");
+    let merged = folder.join("merged");
+    std::fs::create_dir_all(&merged).unwrap();
+    let held = [&out, &merged].map(|held| {
+        let file = std::fs::File::options().create(true).truncate(false).write(true).open(held.join("fleetsim.lock"));
+        let mut file = file.unwrap();
+        file.try_lock().expect("no fleetsim process holds the folder any more");
+        file.set_len(0).unwrap();
+        std::io::Write::write_all(&mut file, format!("pid {} (test)\n", std::process::id()).as_bytes()).unwrap();
+        file
+    });
+    let refused: [Vec<&str>; 3] = [
+        [&arguments[..], &["--out", out_text]].concat(),
+        vec!["fuzz", "--resume", "--quiet", "--out", out_text],
+        vec!["merge", out_text, "--out", merged.to_str().unwrap()],
+    ];
+    for arguments in refused {
+        let output = execute(subject, &arguments);
+        assert_exit(&output, 2, &format!("{arguments:?} while another process holds the folder"));
+        let message = stderr(&output);
+        let holder = format!("pid {} (test)", std::process::id());
+        assert!(message.contains("in use by another process") && message.contains(&holder), "{message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "one line: {message}");
+    }
+    drop(held);
+    let resumed = execute(subject, &["fuzz", "--resume", "--quiet", "--out", out_text]);
+    assert!(matches!(resumed.status.code(), Some(0 | 1)), "resume once released: {}", stderr(&resumed));
+    assert_eq!(recorded_items(&out), (0..100).collect::<Vec<u64>>(), "every run still recorded exactly once");
     let _ = std::fs::remove_dir_all(&folder);
 }
