@@ -118,7 +118,7 @@ pub fn run_campaign(
     if let Some(error) = state.error.take() {
         return Err(error);
     }
-    state.store.save(&state.checkpoint)?;
+    state.save_checkpoint()?;
     Ok(CampaignResult {
         checkpoint: state.checkpoint,
         runs_restored,
@@ -167,17 +167,33 @@ fn snapshot(state: &State) -> Snapshot {
 /// One worker thread: take a position, run it, record it, until none is left.
 fn work(shared: &Shared) {
     while let Some(item) = shared.take() {
-        let config = shared.spec.run_config(item);
-        let outcome = if item.is_multiple_of(DETERMINISM_CHECK_EVERY_RUNS) {
-            run_twice(shared.registry, &config)
-        } else {
-            run_guarded(shared.registry, &config)
-        };
+        let outcome = run_position(shared.registry, &shared.spec, item);
         shared.finish(item, &outcome);
     }
     shared.lock().workers_running -= 1;
     shared.wakeup.notify_all();
     shared.stopped.notify_all();
+}
+
+/// The outcome of campaign position `item`: one run, or two for the determinism check.
+pub fn run_position(registry: &Registry, spec: &CampaignSpec, item: u64) -> Outcome {
+    let config = spec.run_config(item);
+    if item.is_multiple_of(DETERMINISM_CHECK_EVERY_RUNS) {
+        run_twice(registry, &config)
+    } else {
+        run_guarded(registry, &config)
+    }
+}
+
+impl State {
+    /// Syncs the run records, then writes the checkpoint: it never counts a run whose record
+    /// line a power loss could take.
+    fn save_checkpoint(&mut self) -> Result<(), String> {
+        if let Some(file) = self.record.as_mut() {
+            file.sync()?;
+        }
+        self.store.save(&self.checkpoint)
+    }
 }
 
 impl Shared<'_> {
@@ -244,14 +260,13 @@ fn record_run(
     state.checkpoint.apply(&line);
     state.runs_executed += 1;
     if checkpoint_due {
-        let checkpoint = state.checkpoint.clone();
-        state.store.save(&checkpoint)?;
+        state.save_checkpoint()?;
     }
     Ok(())
 }
 
 /// Writes a failure report under `folder/failures/`; returns its path relative to `folder`.
-fn write_report(
+pub fn write_report(
     program: &str,
     folder: &Path,
     outcome: &Outcome,

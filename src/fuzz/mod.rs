@@ -4,6 +4,7 @@ pub mod campaign;
 pub mod checkpoint;
 pub mod progress;
 pub mod record;
+pub mod repair;
 pub mod shard;
 pub mod spec;
 pub mod tally;
@@ -16,9 +17,10 @@ use campaign::{CampaignOptions, StopReason};
 use checkpoint::{Checkpoint, CheckpointStore};
 use fleetsim_sim::{parse_seed, FaultStrategy, Registry};
 use record::RecordFile;
+use repair::Repairs;
 use shard::Shard;
 use spec::CampaignSpec;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Seeds of the default campaign, each run on every scenario: about a minute on two free cores
@@ -34,28 +36,10 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
         progress: !arguments.quiet,
     };
-    // Held until the campaign's outputs are written: one process per campaign folder.
-    let (_lock, store, checkpoint) = if arguments.resume {
-        let lock = FolderLock::acquire_existing(&folder)?;
-        let (store, checkpoint) = CheckpointStore::open(&folder)?;
-        check_resumable(&checkpoint.spec, arguments, registry)?;
-        if arguments.record && !checkpoint.record {
-            return Err(format!(
-                "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
-                folder.display()
-            ));
-        }
-        (lock, store, checkpoint)
-    } else {
-        let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
-        let lock = FolderLock::create_and_acquire(&folder)?;
-        (lock, CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
-    };
-    let record = match (checkpoint.record, arguments.resume) {
-        (false, _) => None,
-        (true, false) => Some(RecordFile::create(&folder)?),
-        (true, true) => Some(RecordFile::resume(&folder, &checkpoint)?),
-    };
+    // The lock is held until the campaign's outputs are written: one process per folder.
+    let opened =
+        if arguments.resume { resume(arguments, registry, &options)? } else { start(arguments, registry, &folder)? };
+    let OpenedCampaign { lock: _lock, store, checkpoint, record } = opened;
     eprintln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
         checkpoint.spec.seeds,
@@ -82,6 +66,58 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
     crate::report::write_outputs(&folder, &summary, registry)?;
     print_summary(&summary, &folder);
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
+}
+
+/// A campaign folder ready to run in: held, with its checkpoint store and record file.
+struct OpenedCampaign {
+    lock: FolderLock,
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    record: Option<RecordFile>,
+}
+
+/// Starts a new campaign in `folder`, which must not hold one.
+fn start(arguments: &FuzzArguments, registry: &Registry, folder: &Path) -> Result<OpenedCampaign, String> {
+    let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
+    let lock = FolderLock::create_and_acquire(folder)?;
+    let store = CheckpointStore::create(folder, &checkpoint)?;
+    let record = checkpoint.record.then(|| RecordFile::create(folder)).transpose()?;
+    Ok(OpenedCampaign { lock, store, checkpoint, record })
+}
+
+/// Opens the campaign in `options.folder` to continue it, after checking that the folder agrees
+/// with itself and writing again, by re-running their runs, the records and reports it lost.
+fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOptions) -> Result<OpenedCampaign, String> {
+    let folder = options.folder.as_path();
+    let lock = FolderLock::acquire_existing(folder)?;
+    let (store, checkpoint) = CheckpointStore::open(folder)?;
+    check_resumable(&checkpoint.spec, arguments, registry)?;
+    if arguments.record && !checkpoint.record {
+        return Err(format!(
+            "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
+            folder.display()
+        ));
+    }
+    let (mut record, lost_records) = match checkpoint.record {
+        true => RecordFile::resume(folder, &checkpoint).map(|(file, lost)| (Some(file), lost))?,
+        false => (None, Vec::new()),
+    };
+    let repairs = Repairs { records: lost_records, reports: repair::lost_reports(folder, &checkpoint.tally, registry) };
+    if !repairs.is_empty() {
+        let lost =
+            [(repairs.records.len(), "the record lines of {} runs"), (repairs.reports.len(), "{} failure reports")];
+        let lost: Vec<String> = lost
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, text)| text.replace("{}", &count.to_string()))
+            .collect();
+        eprintln!("fuzz: {} lacks {}; re-running their runs to write them again", folder.display(), lost.join(" and "));
+        repair::repair(registry, &checkpoint.spec, folder, record.as_mut(), &repairs, options.jobs)?;
+    }
+    if let Some(file) = record.as_mut() {
+        file.sync()?;
+    }
+    Ok(OpenedCampaign { lock, store, checkpoint, record })
 }
 
 fn print_summary(summary: &Summary, folder: &std::path::Path) {

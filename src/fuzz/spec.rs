@@ -40,6 +40,12 @@ impl CampaignSpec {
         config
     }
 
+    /// Whether campaign position `item` is the run of `scenario` at `seed`.
+    pub fn identifies(&self, item: u64, scenario: &str, seed: u64) -> bool {
+        let config = self.run_config(item);
+        config.scenario == scenario && config.seed == seed
+    }
+
     /// The same campaign without its shard (to compare shards of one campaign).
     pub fn unsharded(&self) -> Self {
         Self { shard: Shard::WHOLE, ..self.clone() }
