@@ -24,7 +24,7 @@ pub enum Command {
     Replay(ReplayArguments),
     /// For each catalog bug, run seeds of its scenario until the first violation.
     Hunt(HuntArguments),
-    /// Join the output folders of campaign shards into one.
+    /// Join the output folders of campaign shards into one; refuses missing shards unless allowed.
     Merge(MergeArguments),
     /// Remove plan entries from a failure report while the same invariant still fails.
     Shrink(ShrinkArguments),
@@ -147,9 +147,13 @@ pub struct MergeArguments {
     /// Output folders of the shards of one campaign.
     #[arg(required = true, value_name = "DIR")]
     pub folders: Vec<String>,
-    /// Folder for the merged summary, reports and pages.
+    /// Folder for the merged summary, reports and pages (not one of the shards' folders).
     #[arg(long, value_name = "DIR")]
     pub out: String,
+    /// Merge even when some shards of the campaign are missing; the summary, the page and the
+    /// JUnit report name them.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Arguments of `fleetsim shrink`.

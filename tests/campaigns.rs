@@ -168,7 +168,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     assert_eq!(summary(&first)["runs"].as_u64().unwrap() + summary(&second)["runs"].as_u64().unwrap(), 100);
     let output =
         fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "failures found: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(findings(&summary(&merged)), findings(&summary(&whole)));
     assert_eq!(records(&merged), records(&whole), "the shards' records join into the whole campaign's");
     assert_eq!(summary(&merged)["records"], "runs.jsonl");
@@ -183,7 +183,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     let partial =
         fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&partial.stderr);
-    assert_eq!(partial.status.code(), Some(0), "{stderr}");
+    assert_eq!(partial.status.code(), Some(1), "failures found: {stderr}");
     assert!(stderr.contains("run records not joined") && summary(&merged)["records"].is_null(), "{stderr}");
     assert!(!merged.join("runs.jsonl").exists(), "records of some shards only are not a campaign's records");
     for folder in [whole, first, second, merged] {

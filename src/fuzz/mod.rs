@@ -55,6 +55,7 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         program: registry.program().to_string(),
         campaign: result.checkpoint.spec.clone(),
         shards: vec![result.checkpoint.spec.shard],
+        shards_missing: Vec::new(),
         runs_planned: items.end - items.start,
         runs_restored: result.runs_restored,
         runs_executed: result.runs_executed,

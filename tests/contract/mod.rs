@@ -241,12 +241,16 @@ pub fn a_campaign_writes_its_folder_and_its_reports_replay(subject: &Subject) {
     let _ = std::fs::remove_dir_all(&folder);
 }
 
-/// Two shards merged count the same runs and failures as the campaign they split.
+/// Two shards merged count the same runs and failures as the campaign they split, and merge
+/// exits 1 when they hold failures, like fuzz. A merge refuses (exit 2) a missing shard unless
+/// `--allow-partial`, which names the missing shard in `summary.json`, `junit.xml` and the page;
+/// it refuses an `--out` that is one of its inputs or holds a campaign, and shards of another
+/// campaign.
 pub fn shards_merge_into_the_whole_campaign(subject: &Subject) {
     let folder = scratch(subject, "merge");
-    let campaign = |name: &str, shard: Option<&str>| {
+    let campaign = |name: &str, seeds: &str, shard: Option<&str>| {
         let out = folder.join(name);
-        let mut arguments = vec!["fuzz", "--scenario", subject.bug_scenario, "--seeds", "20", "--bug", subject.bug];
+        let mut arguments = vec!["fuzz", "--scenario", subject.bug_scenario, "--seeds", seeds, "--bug", subject.bug];
         arguments.extend(["--quiet", "--out", out.to_str().unwrap()]);
         if let Some(shard) = shard {
             arguments.extend(["--shard", shard]);
@@ -254,18 +258,53 @@ pub fn shards_merge_into_the_whole_campaign(subject: &Subject) {
         assert_eq!(execute(subject, &arguments).status.code().map(|code| code <= 1), Some(true), "{arguments:?}");
         out
     };
-    let whole = campaign("whole", None);
-    let shards = [campaign("shard-0", Some("0/2")), campaign("shard-1", Some("1/2"))];
+    let whole = campaign("whole", "20", None);
+    let shards = [campaign("shard-0", "20", Some("0/2")), campaign("shard-1", "20", Some("1/2"))];
+    let [first, second] = shards.each_ref().map(|shard| shard.to_str().unwrap());
     let merged = folder.join("merged");
-    let output = execute(
-        subject,
-        &["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", merged.to_str().unwrap()],
-    );
-    assert!(output.status.code().is_some_and(|code| code <= 1), "merge: {}", stderr(&output));
-    let (whole, merged) = (json_file(&whole.join("summary.json")), json_file(&merged.join("summary.json")));
-    for field in ["runs", "failures", "distinct_failures", "by_invariant"] {
-        assert_eq!(merged[field], whole[field], "{field}");
+    let output = execute(subject, &["merge", first, second, "--out", merged.to_str().unwrap()]);
+    let whole_summary = json_file(&whole.join("summary.json"));
+    let failed = whole_summary["failures"].as_u64().unwrap() > 0;
+    assert_exit(&output, if failed { 1 } else { 0 }, "merge exits as the whole campaign's fuzz does");
+    let merged_summary = json_file(&merged.join("summary.json"));
+    for field in ["runs", "failures", "distinct_failures", "by_invariant", "runs_planned", "complete"] {
+        assert_eq!(merged_summary[field], whole_summary[field], "{field}");
     }
+    assert_eq!(merged_summary["shards_missing"], serde_json::json!([]));
+
+    let partial = folder.join("partial");
+    let refused = execute(subject, &["merge", first, "--out", partial.to_str().unwrap()]);
+    assert_exit(&refused, 2, "a merge with a missing shard");
+    let message = stderr(&refused);
+    assert!(message.contains("1/2") && message.contains("--allow-partial"), "{message}");
+    assert!(!partial.join("summary.json").exists(), "a refused merge writes nothing");
+    let allowed = execute(subject, &["merge", first, "--out", partial.to_str().unwrap(), "--allow-partial"]);
+    assert!(matches!(allowed.status.code(), Some(0 | 1)), "--allow-partial: {}", stderr(&allowed));
+    let partial_summary = json_file(&partial.join("summary.json"));
+    assert_eq!(partial_summary["shards_missing"], serde_json::json!([{"index": 1, "count": 2}]));
+    assert_eq!(
+        (partial_summary["complete"].as_bool(), &partial_summary["runs_planned"]),
+        (Some(false), &whole_summary["runs_planned"])
+    );
+    let junit = std::fs::read_to_string(partial.join("junit.xml")).unwrap();
+    assert!(junit.contains("name=\"every shard merged\"") && junit.contains("shards 1/2 of 2 are missing"), "{junit}");
+    let page = std::fs::read_to_string(partial.join("index.html")).unwrap();
+    assert!(page.contains("shards 1/2 of this campaign are missing"), "the page names the missing shard");
+
+    let before = std::fs::read_to_string(shards[0].join("summary.json")).unwrap();
+    let other = campaign("other", "30", Some("1/2"));
+    let refusals: [(&[&str], &str); 3] = [
+        (&["merge", first, second, "--out", first], "is one of the folders to merge"),
+        (&["merge", first, second, "--out", whole.to_str().unwrap()], "holds a campaign"),
+        (&["merge", first, other.to_str().unwrap(), "--out", merged.to_str().unwrap()], "holds another campaign"),
+    ];
+    for (arguments, named) in refusals {
+        let output = execute(subject, arguments);
+        assert_exit(&output, 2, &format!("{arguments:?}"));
+        assert!(stderr(&output).contains(named), "{arguments:?}: {}", stderr(&output));
+        assert_eq!(stderr(&output).trim_end().lines().count(), 1, "one line: {}", stderr(&output));
+    }
+    assert_eq!(std::fs::read_to_string(shards[0].join("summary.json")).unwrap(), before, "no input is overwritten");
     let _ = std::fs::remove_dir_all(&folder);
 }
 
