@@ -77,14 +77,14 @@ pub fn hunt(arguments: &HuntArguments, registry: &Registry) -> Result<u8, String
         }
     }
     if arguments.json {
-        println!("{}", serde_json::to_string_pretty(&results).expect("results serialize"));
+        outln!("{}", serde_json::to_string_pretty(&results).expect("results serialize"));
     }
     Ok(if results.iter().all(|result| result.found) { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
 fn print_result(program: &str, result: &HuntResult) {
     match (result.first_seed, &result.report) {
-        (Some(seed), Some(report)) => println!(
+        (Some(seed), Some(report)) => outln!(
             "{}: found at seed {seed:#x} after {} seeds of {} ({} ms): {}{}\n  {program} replay {report}",
             result.bug,
             result.seeds_tried,
@@ -93,9 +93,12 @@ fn print_result(program: &str, result: &HuntResult) {
             result.invariants.join(", "),
             if result.expected_invariant { "" } else { " (none of them is an invariant the catalog expects)" }
         ),
-        _ => println!(
+        _ => outln!(
             "{}: NOT found in {} seeds of {} ({} ms)",
-            result.bug, result.seeds_tried, result.scenario, result.wall_ms
+            result.bug,
+            result.seeds_tried,
+            result.scenario,
+            result.wall_ms
         ),
     }
 }

@@ -57,7 +57,7 @@ pub fn merge(arguments: &MergeArguments, registry: &Registry) -> Result<u8, Stri
 }
 
 fn print_merged(summary: &Summary, folders: usize, out: &Path, records: Option<&Path>) {
-    println!(
+    outln!(
         "merged {folders} folders: {} runs of {} planned, {} failed runs, {} distinct failures into {}",
         summary.runs,
         summary.runs_planned,
@@ -66,11 +66,11 @@ fn print_merged(summary: &Summary, folders: usize, out: &Path, records: Option<&
         out.display()
     );
     if !summary.shards_missing.is_empty() {
-        println!("incomplete: shards {} are missing", shard_list(&summary.shards_missing));
+        outln!("incomplete: shards {} are missing", shard_list(&summary.shards_missing));
     }
     for entry in &summary.failure_reports {
         let path = out.join(&entry.report);
-        println!(
+        outln!(
             "  {} {} seed {:#x} ({} runs): {} replay {}",
             entry.signature.scenario,
             entry.signature.invariant,
@@ -81,7 +81,7 @@ fn print_merged(summary: &Summary, folders: usize, out: &Path, records: Option<&
         );
     }
     if let Some(records) = records {
-        println!("records: {}", records.display());
+        outln!("records: {}", records.display());
     }
 }
 
@@ -131,7 +131,7 @@ fn merge_records(summaries: &[Summary], folders: &[PathBuf], out: &Path) -> Resu
         sources.iter().filter(|source| !source.exists()).map(|source| source.display().to_string()).collect();
     if !missing.is_empty() {
         if missing.len() < sources.len() {
-            eprintln!("merge: run records not joined: {} missing", missing.join(", "));
+            errln!("merge: run records not joined: {} missing", missing.join(", "));
         }
         return Ok(None);
     }

@@ -22,11 +22,11 @@ pub fn config_from(arguments: &RunArguments, registry: &Registry) -> Result<RunC
 /// Runs one seed of one of `registry`'s scenarios; exit 0 on pass, 1 on a violation.
 pub fn run(arguments: &RunArguments, registry: &Registry) -> Result<u8, String> {
     let config = config_from(arguments, registry)?;
-    let outcome = registry.run(&config).map_err(|error| error.to_string())?;
+    let outcome = crate::fuzz::campaign::run_checked(registry, &config)?;
     let strategy = config.strategy;
     if arguments.json {
         let view = json_view(registry.program(), &outcome, strategy, arguments.trace);
-        println!("{}", serde_json::to_string(&view).expect("an outcome serializes"));
+        outln!("{}", serde_json::to_string(&view).expect("an outcome serializes"));
     } else {
         print_text(registry.program(), &outcome, strategy, arguments.trace);
     }
@@ -46,23 +46,29 @@ fn json_view(program: &str, outcome: &Outcome, strategy: FaultStrategy, with_tra
 
 fn print_text(program: &str, outcome: &Outcome, strategy: FaultStrategy, with_trace: bool) {
     if with_trace {
-        for event in &outcome.trace_tail {
-            println!("{event}");
+        for event in outcome.trace_tail.iter().take_while(|_| !crate::output::closed()) {
+            outln!("{event}");
         }
     }
     let verdict = if outcome.passed() { "PASS" } else { "FAIL" };
-    println!("{} seed {} ({:#x}): {verdict}", outcome.scenario, outcome.seed, outcome.seed);
-    println!(
+    outln!("{} seed {} ({:#x}): {verdict}", outcome.scenario, outcome.seed, outcome.seed);
+    outln!(
         "  trace {}  events {}  sim {}ms  wall {}ms",
-        outcome.trace_hash, outcome.events, outcome.sim_ms, outcome.wall_ms
+        outcome.trace_hash,
+        outcome.events,
+        outcome.sim_ms,
+        outcome.wall_ms
     );
     let faults: Vec<String> = outcome.faults.iter().map(|(kind, count)| format!("{kind}={count}")).collect();
-    println!("  faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(" ") });
+    outln!("  faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(" ") });
     for violation in &outcome.violations {
-        println!(
+        outln!(
             "  violation {} ({:?}) at {}ms: {}",
-            violation.invariant, violation.class, violation.at_ms, violation.message
+            violation.invariant,
+            violation.class,
+            violation.at_ms,
+            violation.message
         );
     }
-    println!("  replay: {}", rerun_command(program, outcome, strategy));
+    outln!("  replay: {}", rerun_command(program, outcome, strategy));
 }

@@ -91,7 +91,7 @@ pub fn shrink(arguments: &ShrinkArguments, registry: &Registry) -> Result<u8, St
     }
     let mut shrinker = Shrinker { registry, report, invariant, attempts: 0 };
     let Some(original) = shrinker.still_fails(&plan) else {
-        println!("diverged: {} no longer fails first with {}; nothing to shrink", path.display(), shrinker.invariant);
+        outln!("diverged: {} no longer fails first with {}; nothing to shrink", path.display(), shrinker.invariant);
         return Ok(EXIT_DIVERGED);
     };
     let sizes_before = sizes(&plan);
@@ -111,7 +111,7 @@ pub fn shrink(arguments: &ShrinkArguments, registry: &Registry) -> Result<u8, St
     let minimal_report = FailureReport::from_outcome(registry.program(), &minimal, shrinker.report.strategy, &out);
     minimal_report.write(&out).map_err(|error| format!("cannot write {}: {error}", out.display()))?;
     let sizes_after = sizes(&plan);
-    println!(
+    outln!(
         "shrunk {} in {} runs{}: workload {} -> {}, fault windows {} -> {}; still violates {}\n  {} replay {}",
         path.display(),
         shrinker.attempts,

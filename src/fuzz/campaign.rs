@@ -6,6 +6,7 @@ use crate::fuzz::progress::{Progress, Snapshot};
 use crate::fuzz::record::{RecordFile, RecordedRun};
 use crate::fuzz::spec::CampaignSpec;
 use crate::fuzz::tally::{ReportDecision, RunRecord};
+use crate::panics::CaughtPanic;
 use crate::report::failure::FailureReport;
 use fleetsim_sim::{Outcome, Registry, RunConfig, Verdict, Violation, ViolationClass};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -310,12 +311,41 @@ pub fn run_twice(registry: &Registry, config: &RunConfig) -> Outcome {
 /// Runs one configuration on `registry`; a panic that escapes the harness or a refused input is a
 /// failed outcome.
 pub fn run_guarded(registry: &Registry, config: &RunConfig) -> Outcome {
-    let ran = catch_unwind(AssertUnwindSafe(|| registry.run(config)));
-    let (invariant, message) = match ran {
-        Ok(Ok(outcome)) => return outcome,
-        Ok(Err(error)) => ("run-refused", error.to_string()),
-        Err(payload) => ("panic", panic_message(payload.as_ref())),
-    };
+    run_checked(registry, config).unwrap_or_else(|error| failed_outcome(config, "run-refused", error))
+}
+
+/// Runs one configuration on `registry` with panics kept off standard error: a panic anywhere in
+/// the run is a failed outcome whose violation names the panic's location; a refused input (a
+/// plan that does not fit the scenario, an unknown bug) is the error.
+pub fn run_checked(registry: &Registry, config: &RunConfig) -> Result<Outcome, String> {
+    let (ran, caught) = crate::panics::inside_run(|| catch_unwind(AssertUnwindSafe(|| registry.run(config))));
+    match ran {
+        Ok(Ok(mut outcome)) => {
+            locate_panics(&mut outcome.violations, &caught);
+            Ok(outcome)
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(payload) => {
+            let mut outcome = failed_outcome(config, "panic", panic_message(payload.as_ref()));
+            locate_panics(&mut outcome.violations, &caught);
+            Ok(outcome)
+        }
+    }
+}
+
+/// Appends to each panic violation the location of the panic that carried its message.
+fn locate_panics(violations: &mut [Violation], caught: &[CaughtPanic]) {
+    for violation in violations.iter_mut().filter(|violation| violation.class == ViolationClass::Panic) {
+        if let Some(panic) =
+            caught.iter().find(|panic| panic.message == violation.message && !panic.location.is_empty())
+        {
+            violation.message = format!("{} (at {})", violation.message, panic.location);
+        }
+    }
+}
+
+/// The outcome of a run that could not finish: one violation of `invariant` saying why.
+fn failed_outcome(config: &RunConfig, invariant: &str, message: String) -> Outcome {
     let violation = Violation { invariant: invariant.to_string(), class: ViolationClass::Panic, at_ms: 0, message };
     Outcome {
         scenario: config.scenario.clone(),

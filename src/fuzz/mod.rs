@@ -40,7 +40,7 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
     let opened =
         if arguments.resume { resume(arguments, registry, &options)? } else { start(arguments, registry, &folder)? };
     let OpenedCampaign { lock: _lock, store, checkpoint, record } = opened;
-    eprintln!(
+    errln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
         checkpoint.spec.seeds,
         checkpoint.spec.start,
@@ -112,7 +112,7 @@ fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOpti
             .filter(|(count, _)| *count > 0)
             .map(|(count, text)| text.replace("{}", &count.to_string()))
             .collect();
-        eprintln!("fuzz: {} lacks {}; re-running their runs to write them again", folder.display(), lost.join(" and "));
+        errln!("fuzz: {} lacks {}; re-running their runs to write them again", folder.display(), lost.join(" and "));
         repair::repair(registry, &checkpoint.spec, folder, record.as_mut(), &repairs, options.jobs)?;
     }
     if let Some(file) = record.as_mut() {
@@ -122,7 +122,7 @@ fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOpti
 }
 
 fn print_summary(summary: &Summary, folder: &std::path::Path) {
-    println!(
+    outln!(
         "{} runs ({} planned{}), {} failed runs, {} distinct failures, {:.0} seeds/s",
         summary.runs,
         summary.runs_planned,
@@ -133,7 +133,7 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
     );
     for entry in &summary.failure_reports {
         let path = folder.join(&entry.report);
-        println!(
+        outln!(
             "  {} {} seed {:#x} ({} runs): {} replay {}",
             entry.signature.scenario,
             entry.signature.invariant,
@@ -144,12 +144,12 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
         );
     }
     if let Some(records) = &summary.records {
-        println!("records: {}", folder.join(records).display());
+        outln!("records: {}", folder.join(records).display());
     }
     if !summary.coverage.sometimes_never_reached.is_empty() {
-        println!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
+        outln!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
     }
-    println!("report: {}", folder.join("index.html").display());
+    outln!("report: {}", folder.join("index.html").display());
 }
 
 /// The campaign the arguments describe, validated against `registry`.
