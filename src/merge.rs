@@ -154,6 +154,10 @@ fn check_same_campaign(summaries: &[Summary], folders: &[PathBuf]) -> Result<(),
     let first = &summaries[0];
     let mut seen = BTreeMap::new();
     for (summary, folder) in summaries.iter().zip(folders) {
+        summary
+            .campaign
+            .check()
+            .map_err(|problem| format!("{} holds no valid campaign: {problem}", folder.display()))?;
         let differs = if summary.campaign.unsharded() != first.campaign.unsharded() {
             Some(format!(
                 "campaign {} instead of {}",

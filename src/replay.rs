@@ -12,10 +12,11 @@ pub const EXIT_DIVERGED: u8 = 3;
 
 /// Replays a report on `registry`: exit 0 reproduced, 3 diverged, 2 for a bad report.
 pub fn replay(arguments: &ReplayArguments, registry: &Registry) -> Result<u8, String> {
-    let filter = arguments.trace.as_deref().map(TraceFilter::parse).transpose()?;
-    let report = FailureReport::load(Path::new(&arguments.file), registry).map_err(|error| error.to_string())?;
+    let (file, directives) = arguments.report_and_filter()?;
+    let filter = directives.map(TraceFilter::parse).transpose()?;
+    let report = FailureReport::load(Path::new(file), registry).map_err(|error| error.to_string())?;
     let outcome = crate::fuzz::campaign::run_checked(registry, &report.run_config(filter.is_some()))
-        .map_err(|error| format!("report {} cannot be replayed: {error}", arguments.file))?;
+        .map_err(|error| format!("report {file} cannot be replayed: {error}"))?;
     if let Some(filter) = &filter {
         let shown = outcome.trace_tail.iter().filter(|event| filter.shows(event));
         for event in shown.take_while(|_| !crate::output::closed()) {

@@ -219,7 +219,7 @@ impl Shared<'_> {
             if state.next >= state.end {
                 return None;
             }
-            if state.next < state.checkpoint.done.watermark + IN_FLIGHT_WINDOW_MAX {
+            if state.next < state.checkpoint.done.watermark.saturating_add(IN_FLIGHT_WINDOW_MAX) {
                 state.next += 1;
                 return Some(state.next - 1);
             }

@@ -107,6 +107,7 @@ impl Checkpoint {
     /// many as the runs counted, never more than planned, per-scenario and per-failure totals that
     /// add up, and every kept failure a finished run of this campaign with its report's name.
     pub fn verify(&self) -> Result<(), String> {
+        self.spec.check()?;
         let items = self.spec.items();
         let done = &self.done;
         let planned = items.end - items.start;

@@ -9,13 +9,14 @@ pub mod shard;
 pub mod spec;
 pub mod tally;
 
+use crate::cli::number_argument;
 use crate::cli::FuzzArguments;
 use crate::lock::FolderLock;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::{EXIT_PASS, EXIT_VIOLATION};
 use campaign::{CampaignOptions, StopReason};
 use checkpoint::{Checkpoint, CheckpointStore};
-use fleetsim_sim::{parse_seed, FaultStrategy, Registry};
+use fleetsim_sim::{FaultStrategy, Registry};
 use record::RecordFile;
 use repair::Repairs;
 use shard::Shard;
@@ -155,22 +156,15 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
 /// The campaign the arguments describe, validated against `registry`.
 pub fn spec_from(arguments: &FuzzArguments, registry: &Registry) -> Result<CampaignSpec, String> {
     let scenarios = scenarios_from(arguments.scenario.as_deref().unwrap_or("all"), registry)?;
-    let seeds = arguments.seeds.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
-    let seeds = seeds.unwrap_or(DEFAULT_SEEDS);
-    if seeds == 0 {
-        return Err("--seeds must be at least 1".to_string());
-    }
-    let start = arguments.start.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
+    let number =
+        |flag: &str, text: &Option<String>| text.as_deref().map(|text| number_argument(flag, text)).transpose();
+    let seeds = number("--seeds", &arguments.seeds)?.unwrap_or(DEFAULT_SEEDS);
+    let start = number("--start", &arguments.start)?.unwrap_or(1);
     let strategy = strategy_from(arguments.strategy.as_deref().unwrap_or("swarm"))?;
     let bugs = crate::hunt::bugs_checked(&arguments.bugs, &scenarios, registry)?;
-    Ok(CampaignSpec {
-        scenarios,
-        seeds,
-        start: start.unwrap_or(1),
-        bugs,
-        strategy,
-        shard: shard_from(arguments.shard.as_deref())?,
-    })
+    let spec = CampaignSpec { scenarios, seeds, start, bugs, strategy, shard: shard_from(arguments.shard.as_deref())? };
+    spec.check()?;
+    Ok(spec)
 }
 
 /// On `--resume`, every campaign argument given must match the checkpoint's.

@@ -111,6 +111,35 @@ pub fn bad_input_exits_2_with_a_line_naming_the_problem(subject: &Subject) {
         assert_eq!(message.trim_end().lines().count(), 1, "{arguments:?}: one line: {message}");
         assert!(message.starts_with(&format!("{}: ", subject.program)), "{arguments:?}: {message}");
     }
+    let wrapping = ["--start", "0xfffffffffffffff0", "--seeds", "100"];
+    let numbers: [(&[&str], &str); 6] = [
+        (&["run", "--scenario", subject.scenario, "--seed", "-1"], "never negative"),
+        (&["fuzz", "--scenario", subject.scenario, "--seeds", "-5"], "never negative"),
+        (
+            &["fuzz", "--scenario", subject.scenario, "--start", "2", "--seeds", "18446744073709551615"],
+            "wrap round to 0",
+        ),
+        (
+            &["fuzz", "--scenario", subject.scenario, wrapping[0], wrapping[1], wrapping[2], wrapping[3]],
+            "wrap round to 0",
+        ),
+        (
+            &["fuzz", "--scenario", subject.scenario, "--shard", "2/10", "--seeds", "1"],
+            "shard 2/10 of a campaign of 1 seeds holds no seed",
+        ),
+        (&["hunt", "--bug", subject.bug, "--start", "0xffffffffffffffff", "--max-seeds", "10"], "wrap round to 0"),
+    ];
+    let folder = scratch(subject, "refused");
+    for (arguments, named) in numbers {
+        let arguments = [arguments, &["--out", folder.to_str().unwrap()]].concat();
+        let arguments = if arguments[0] == "run" { &arguments[..arguments.len() - 2] } else { &arguments[..] };
+        let output = execute(subject, arguments);
+        assert_exit(&output, 2, &format!("{arguments:?}"));
+        let message = stderr(&output);
+        assert!(message.contains(named), "{arguments:?}: the error should say '{named}': {message}");
+        assert_eq!(message.trim_end().lines().count(), 1, "{arguments:?}: one line: {message}");
+        assert!(!folder.exists(), "{arguments:?}: refused input writes nothing");
+    }
     for (arguments, named) in
         [(&["run", "--scenario", subject.scenario][..], "--seed"), (&["frobnicate"][..], "frobnicate")]
     {
@@ -194,14 +223,46 @@ pub fn hunt_finds_the_bug_and_its_report_replays_exactly(subject: &Subject) {
     let replayed = execute(subject, &["replay", report_path.to_str().unwrap()]);
     assert_exit(&replayed, 0, "replay of a hunted report");
     assert!(stdout(&replayed).starts_with("reproduced:"), "{}", stdout(&replayed));
-    let traced = execute(subject, &["replay", report_path.to_str().unwrap(), "--trace"]);
+    let report_text = report_path.to_str().unwrap();
+    let traced = execute(subject, &["replay", report_text, "--trace"]);
     assert_exit(&traced, 0, "replay --trace");
     assert!(stdout(&traced).lines().count() > 20, "the whole trace: {}", stdout(&traced));
+    let trace_first = execute(subject, &["replay", "--trace", report_text]);
+    assert_exit(&trace_first, 0, "replay --trace FILE: the report is never taken for directives");
+    assert_eq!(stdout(&trace_first), stdout(&traced), "replay --trace FILE prints the whole trace");
+    for arguments in
+        [["replay", report_text, "--trace", ":violation"], ["replay", "--trace", ":violation", report_text]]
+    {
+        let filtered = execute(subject, &arguments);
+        assert_exit(&filtered, 0, &format!("{arguments:?}"));
+        let lines: Vec<String> = stdout(&filtered).lines().map(str::to_string).collect();
+        assert!(
+            lines.len() >= 2 && lines[..lines.len() - 1].iter().all(|line| line.contains(" violation ")),
+            "{lines:?}"
+        );
+    }
+    let run_filtered = execute(subject, &["run", "--scenario", subject.scenario, "--seed", "7", "--trace", ":phase"]);
+    assert_exit(&run_filtered, 0, "run --trace DIRECTIVES");
+    assert!(
+        stdout(&run_filtered).lines().filter(|line| line.contains(" phase ")).count() >= 3,
+        "{}",
+        stdout(&run_filtered)
+    );
+    assert!(!stdout(&run_filtered).contains(" send "), "{}", stdout(&run_filtered));
     let mut tampered = report.clone();
     tampered["trace_hash"] = Value::String("0000000000000000".into());
     let tampered_path = folder.join("tampered.json");
     std::fs::write(&tampered_path, serde_json::to_string(&tampered).unwrap()).unwrap();
     assert_exit(&execute(subject, &["replay", tampered_path.to_str().unwrap()]), 3, "replay of a tampered report");
+    let mut garbage = report.clone();
+    garbage["plan"] = serde_json::json!({"workload": "garbage"});
+    let garbage_path = folder.join("garbage.json");
+    std::fs::write(&garbage_path, serde_json::to_string(&garbage).unwrap()).unwrap();
+    for command in ["replay", "shrink"] {
+        let output = execute(subject, &[command, garbage_path.to_str().unwrap()]);
+        assert_exit(&output, 2, &format!("{command} of a report whose plan does not parse"));
+        assert!(stderr(&output).contains("cannot be replayed: the plan does not fit"), "{}", stderr(&output));
+    }
     let text = std::fs::read_to_string(&report_path).unwrap();
     let truncated_path = folder.join("truncated.json");
     std::fs::write(&truncated_path, &text[..text.len() / 2]).unwrap();
