@@ -104,7 +104,13 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
     let reports = summary["failure_reports"].as_array().unwrap();
     assert_eq!(reports.len() as u64, summary["distinct_failures"].as_u64().unwrap());
     let junit = text(&folder.join("junit.xml"));
-    assert_eq!(junit.matches("<testcase").count(), 1 + reports.len());
+    let scenario = fleetsim_scenarios::registry().scenario(CATALOG[0].scenario).unwrap().invariants();
+    let mut invariants: Vec<&str> = scenario.iter().map(|invariant| invariant.name).collect();
+    invariants.extend(fleetsim_sim::HARNESS_INVARIANTS.iter().map(|invariant| invariant.name));
+    invariants.sort_unstable();
+    invariants.dedup();
+    assert_eq!(junit.matches("<testcase").count(), 1 + invariants.len(), "the scenario, then each invariant: {junit}");
+    assert_eq!(junit.matches("<failure").count(), 1 + reports.len(), "the scenario and each distinct failure fail");
     assert_well_formed(&text(&folder.join("index.html")));
     for entry in reports {
         let report = folder.join(entry["report"].as_str().unwrap());

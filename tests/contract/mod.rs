@@ -275,15 +275,19 @@ pub fn hunt_finds_the_bug_and_its_report_replays_exactly(subject: &Subject) {
     let _ = std::fs::remove_dir_all(&folder);
 }
 
-/// A campaign with the bug: exit 1, `summary.json`, `junit.xml`, `index.html`, and every failure
-/// report replays; the fixed system over the same seeds: exit 0.
+/// A campaign with the bug: exit 1, `summary.json`, `junit.xml` whose failures carry their
+/// violation and replay command under names that do not change with the seeds, `index.html`,
+/// and every failure report replays; the fixed system over the same seeds: exit 0.
 pub fn a_campaign_writes_its_folder_and_its_reports_replay(subject: &Subject) {
     let folder = scratch(subject, "fuzz");
-    let buggy = folder.join("buggy");
-    let arguments =
-        ["fuzz", "--scenario", subject.bug_scenario, "--seeds", "40", "--bug", subject.bug, "--quiet", "--out"];
-    let output = execute(subject, &[&arguments[..], &[buggy.to_str().unwrap()]].concat());
-    assert_exit(&output, 1, "a campaign with a bug");
+    let buggy_campaign = |name: &str, seeds: &str| {
+        let out = folder.join(name);
+        let arguments = ["fuzz", "--scenario", subject.bug_scenario, "--seeds", seeds, "--bug", subject.bug, "--quiet"];
+        let output = execute(subject, &[&arguments[..], &["--out", out.to_str().unwrap()]].concat());
+        assert_exit(&output, 1, &format!("a campaign of {seeds} seeds with a bug"));
+        out
+    };
+    let buggy = buggy_campaign("buggy", "40");
     let summary = json_file(&buggy.join("summary.json"));
     for field in ["runs", "failures", "seeds_per_sec", "by_invariant", "coverage", "failure_reports"] {
         assert!(summary.get(field).is_some(), "summary.json misses {field}");
@@ -297,6 +301,9 @@ pub fn a_campaign_writes_its_folder_and_its_reports_replay(subject: &Subject) {
         let report = buggy.join(entry["report"].as_str().unwrap());
         assert_exit(&execute(subject, &["replay", report.to_str().unwrap()]), 0, "replay of a campaign's report");
     }
+    assert_junit_tracks_the_failures(&buggy, &summary);
+    let longer = buggy_campaign("longer", "60");
+    assert_eq!(junit_test_names(&longer), junit_test_names(&buggy), "JUnit test names do not depend on the seeds");
     let fixed = folder.join("fixed");
     let output = execute(
         subject,
@@ -494,4 +501,40 @@ pub fn no_panic_reaches_the_user_from_a_closed_pipe_or_a_bound(subject: &Subject
     assert!(said.lines().count() <= 1 && said.lines().all(|line| line.starts_with("context: node=")), "{said}");
     assert!(!said.contains("panicked") && !said.contains("backtrace") && !said.contains("bound hit"), "{said}");
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The names of a campaign's JUnit test cases, sorted.
+fn junit_test_names(campaign: &Path) -> Vec<String> {
+    let junit = std::fs::read_to_string(campaign.join("junit.xml")).expect("junit.xml is written");
+    let mut names: Vec<String> = junit
+        .split("<testcase ")
+        .skip(1)
+        .map(|case| case.split("name=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every distinct failure fails the JUnit test case `scenario: invariant`, whose body carries
+/// the report's first violation message and the command that replays the report; no test name
+/// carries a run count.
+fn assert_junit_tracks_the_failures(campaign: &Path, summary: &Value) {
+    let junit = std::fs::read_to_string(campaign.join("junit.xml")).expect("junit.xml is written");
+    for entry in summary["failure_reports"].as_array().unwrap() {
+        let (scenario, invariant) =
+            (entry["signature"]["scenario"].as_str().unwrap(), entry["signature"]["invariant"].as_str().unwrap());
+        let report_path = campaign.join(entry["report"].as_str().unwrap());
+        let report = json_file(&report_path);
+        let start = junit
+            .find(&format!("name=\"{scenario}: {invariant}\""))
+            .unwrap_or_else(|| panic!("no test case {scenario}: {invariant}: {junit}"));
+        let case = &junit[start..start + junit[start..].find("</testcase>").expect("the case is closed")];
+        let message = fleetsim::report::junit::escape(report["violations"][0]["message"].as_str().unwrap());
+        assert!(case.contains("<failure") && case.contains(&message), "the violation message: {case}");
+        assert!(case.contains(&format!("replay {}", report_path.display())), "the replay command: {case}");
+    }
+    let runs = summary["runs"].as_u64().unwrap();
+    for name in junit_test_names(campaign) {
+        assert!(!name.contains(&format!("{runs} runs")) && !name.contains("seed"), "a stable name: {name}");
+    }
 }
