@@ -14,9 +14,20 @@ pub fn number_argument(flag: &str, text: &str) -> Result<u64, String> {
     fleetsim_sim::parse_seed(text).map_err(|error| format!("{flag}: {error}"))
 }
 
+/// The version `--version` prints: the package version and the git commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("FLEETSIM_GIT_COMMIT"), ")");
+
+/// The exit codes, as `--help` lists them.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0  success: no violation or failure found, a replay reproduced, every hunted bug found
+  1  a violation or failures found (fuzz, merge, run); hunt: some bug not found
+  2  bad input: an unknown name, a malformed or out-of-range value, an unreadable or damaged
+     report or campaign folder, a folder another process holds, shards missing from a merge
+  3  replay: the re-run diverged from its report";
+
 /// Deterministic simulation and fault-injection testbed for VM control planes.
 #[derive(Debug, Parser)]
-#[command(name = "fleetsim", version, about)]
+#[command(name = "fleetsim", version = VERSION, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

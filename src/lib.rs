@@ -156,14 +156,17 @@ fn logging_subscriber(
 ) -> Box<dyn tracing::Subscriber + Send + Sync> {
     use tracing_subscriber::fmt::layer;
     use tracing_subscriber::layer::SubscriberExt;
+    // Colour only on a terminal: a log piped to a file or a CI console holds no escape codes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match filter_from_environment {
         Some(filter) => {
-            Box::new(tracing_subscriber::registry().with(filter).with(layer().with_writer(std::io::stderr)))
+            let output = layer().with_writer(std::io::stderr).with_ansi(colour);
+            Box::new(tracing_subscriber::registry().with(filter).with(output))
         }
         None => {
             let events_only = tracing_subscriber::filter::filter_fn(|metadata| !metadata.is_span());
             let filter = tracing_subscriber::EnvFilter::new("warn,madsim=error");
-            let output = layer().with_writer(std::io::stderr);
+            let output = layer().with_writer(std::io::stderr).with_ansi(colour);
             Box::new(tracing_subscriber::registry().with(filter).with(events_only).with(output))
         }
     }

@@ -59,6 +59,10 @@ macro_rules! cli_contract_tests {
             contract::no_panic_reaches_the_user_from_a_closed_pipe_or_a_bound(&$subject);
         }
         #[test]
+        fn contract_version_names_the_commit_help_the_exit_codes_and_piped_logs_hold_no_colour() {
+            contract::version_names_the_commit_help_the_exit_codes_and_piped_logs_hold_no_colour(&$subject);
+        }
+        #[test]
         fn contract_a_campaign_folder_is_written_by_one_process_at_a_time() {
             contract::a_campaign_folder_is_written_by_one_process_at_a_time(&$subject);
         }
@@ -537,4 +541,29 @@ fn assert_junit_tracks_the_failures(campaign: &Path, summary: &Value) {
     for name in junit_test_names(campaign) {
         assert!(!name.contains(&format!("{runs} runs")) && !name.contains("seed"), "a stable name: {name}");
     }
+}
+
+/// `--version` names the version and the git commit of the build, `--help` lists every exit
+/// code, and log lines written to a pipe carry no colour codes.
+pub fn version_names_the_commit_help_the_exit_codes_and_piped_logs_hold_no_colour(subject: &Subject) {
+    let build = fleetsim::build_info::BuildInfo::current();
+    let version = execute(subject, &["--version"]);
+    assert_exit(&version, 0, "--version");
+    let said = stdout(&version);
+    assert!(said.contains(&build.version) && said.contains(&format!("commit {}", build.commit)), "{said}");
+    let help = execute(subject, &["--help"]);
+    assert_exit(&help, 0, "--help");
+    let said = stdout(&help);
+    assert!(said.contains("Exit codes:"), "{said}");
+    for code in ["0  success", "1  a violation", "2  bad input", "3  replay"] {
+        assert!(said.contains(code), "--help lists exit code '{code}': {said}");
+    }
+    let logged = Command::new(subject.binary)
+        .args(["run", "--scenario", subject.scenario, "--seed", "1"])
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("the binary runs");
+    let said = stderr(&logged);
+    assert!(said.contains("DEBUG"), "debug log lines are written: {said}");
+    assert!(!said.contains('\u{1b}'), "no escape codes in a piped log: {said}");
 }
