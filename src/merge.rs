@@ -158,6 +158,9 @@ fn check_same_campaign(summaries: &[Summary], folders: &[PathBuf]) -> Result<(),
             .campaign
             .check()
             .map_err(|problem| format!("{} holds no valid campaign: {problem}", folder.display()))?;
+        if summary.shards.is_empty() || summary.shards.iter().any(|shard| shard.index >= shard.count) {
+            return Err(format!("{} names no valid shard of its campaign", folder.display()));
+        }
         let differs = if summary.campaign.unsharded() != first.campaign.unsharded() {
             Some(format!(
                 "campaign {} instead of {}",

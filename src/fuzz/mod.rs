@@ -106,13 +106,13 @@ fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOpti
     };
     let repairs = Repairs { records: lost_records, reports: repair::lost_reports(folder, &checkpoint.tally, registry) };
     if !repairs.is_empty() {
-        let lost =
-            [(repairs.records.len(), "the record lines of {} runs"), (repairs.reports.len(), "{} failure reports")];
-        let lost: Vec<String> = lost
-            .iter()
-            .filter(|(count, _)| *count > 0)
-            .map(|(count, text)| text.replace("{}", &count.to_string()))
-            .collect();
+        let mut lost = Vec::new();
+        if !repairs.records.is_empty() {
+            lost.push(format!("the record lines of {} runs", repairs.records.len()));
+        }
+        if !repairs.reports.is_empty() {
+            lost.push(format!("{} failure reports", repairs.reports.len()));
+        }
         errln!("fuzz: {} lacks {}; re-running their runs to write them again", folder.display(), lost.join(" and "));
         repair::repair(registry, &checkpoint.spec, folder, record.as_mut(), &repairs, options.jobs)?;
     }
