@@ -10,7 +10,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Writes what `fill` writes to `path` atomically, streaming: a temporary file beside it, fsync,
-/// rename, fsync the folder.
+/// rename, fsync the folder. A write that fails removes its temporary file.
 pub fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
@@ -19,14 +19,26 @@ pub fn write_atomically_with(
     fs::create_dir_all(folder)?;
     let file_name = path.file_name().and_then(|name| name.to_str()).unwrap_or("output");
     let temporary = folder.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let mut output = BufWriter::new(File::create(&temporary)?);
+    let written = write_and_rename(&temporary, path, fill);
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written?;
+    // The rename is durable only once the folder's entry is on disk.
+    File::open(folder)?.sync_all()
+}
+
+fn write_and_rename(
+    temporary: &Path,
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut output = BufWriter::new(File::create(temporary)?);
     fill(&mut output)?;
     let file = output.into_inner().map_err(|error| error.into_error())?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&temporary, path)?;
-    // The rename is durable only once the folder's entry is on disk.
-    File::open(folder)?.sync_all()
+    fs::rename(temporary, path)
 }
 
 /// `reports/<prefix><UTC timestamp>` as `YYYYMMDDTHHMMSSZ`, the default output folder.
@@ -81,6 +93,27 @@ mod tests {
         write_atomically(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(&folder).unwrap().count(), 1);
+        fs::remove_dir_all(folder).unwrap();
+    }
+
+    #[test]
+    fn a_failed_atomic_write_leaves_the_old_file_and_no_temporary() {
+        let folder = std::env::temp_dir().join(format!("fleetsim-files-failed-{}", std::process::id()));
+        let path = folder.join("a.json");
+        write_atomically(&path, b"one").unwrap();
+        let failing = write_atomically_with(&path, |output| {
+            output.write_all(b"half")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(failing.is_err());
+        // A rename onto a folder fails after the temporary file was written and synced.
+        fs::create_dir_all(folder.join("b.json")).unwrap();
+        assert!(write_atomically(&folder.join("b.json"), b"two").is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        let mut names: Vec<String> =
+            fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["a.json", "b.json"]);
         fs::remove_dir_all(folder).unwrap();
     }
 }

@@ -1,11 +1,12 @@
 //! `fleetsim hunt`: for each catalog bug, seeds of its home scenario until the first violation.
 
+use crate::cli::number_argument;
 use crate::cli::HuntArguments;
 use crate::fuzz::campaign::run_guarded;
 use crate::fuzz::{jobs_from, strategy_from};
 use crate::report::failure::FailureReport;
 use crate::{EXIT_PASS, EXIT_VIOLATION};
-use fleetsim_sim::{parse_seed, BugInfo, FaultStrategy, Outcome, Registry, RunConfig};
+use fleetsim_sim::{BugInfo, FaultStrategy, Outcome, Registry, RunConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,12 +58,19 @@ pub fn hunt(arguments: &HuntArguments, registry: &Registry) -> Result<u8, String
     if bugs.is_empty() {
         return Err("hunt: the registry's scenarios declare no bug to hunt".to_string());
     }
-    let seeds_max = parse_seed(&arguments.max_seeds).map_err(|error| error.to_string())?;
+    let seeds_max = number_argument("--max-seeds", &arguments.max_seeds)?;
     if seeds_max == 0 || seeds_max > HUNT_SEEDS_MAX {
         return Err(format!("--max-seeds must be between 1 and {HUNT_SEEDS_MAX}"));
     }
+    let start = number_argument("--start", &arguments.start)?;
+    if start.checked_add(seeds_max - 1).is_none() {
+        return Err(format!(
+            "--start {start:#x} with --max-seeds {seeds_max} runs past the last seed {:#x}: seeds would wrap round to 0",
+            u64::MAX
+        ));
+    }
     let options = HuntOptions {
-        start: parse_seed(&arguments.start).map_err(|error| error.to_string())?,
+        start,
         seeds_max,
         jobs: jobs_from(arguments.jobs)?,
         strategy: strategy_from(&arguments.strategy)?,
@@ -77,14 +85,14 @@ pub fn hunt(arguments: &HuntArguments, registry: &Registry) -> Result<u8, String
         }
     }
     if arguments.json {
-        println!("{}", serde_json::to_string_pretty(&results).expect("results serialize"));
+        outln!("{}", serde_json::to_string_pretty(&results).expect("results serialize"));
     }
     Ok(if results.iter().all(|result| result.found) { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
 fn print_result(program: &str, result: &HuntResult) {
     match (result.first_seed, &result.report) {
-        (Some(seed), Some(report)) => println!(
+        (Some(seed), Some(report)) => outln!(
             "{}: found at seed {seed:#x} after {} seeds of {} ({} ms): {}{}\n  {program} replay {report}",
             result.bug,
             result.seeds_tried,
@@ -93,9 +101,12 @@ fn print_result(program: &str, result: &HuntResult) {
             result.invariants.join(", "),
             if result.expected_invariant { "" } else { " (none of them is an invariant the catalog expects)" }
         ),
-        _ => println!(
+        _ => outln!(
             "{}: NOT found in {} seeds of {} ({} ms)",
-            result.bug, result.seeds_tried, result.scenario, result.wall_ms
+            result.bug,
+            result.seeds_tried,
+            result.scenario,
+            result.wall_ms
         ),
     }
 }
@@ -106,7 +117,7 @@ fn hunt_bug(registry: &Registry, bug: &BugInfo, options: HuntOptions, folder: &P
     let next = AtomicU64::new(0);
     let best: Mutex<Option<(u64, Outcome)>> = Mutex::new(None);
     let config_at = |offset: u64| {
-        let mut config = RunConfig::new(bug.scenario, options.start.wrapping_add(offset)).with_bug(bug.id);
+        let mut config = RunConfig::new(bug.scenario, options.start + offset).with_bug(bug.id);
         config.strategy = options.strategy;
         config
     };

@@ -41,13 +41,31 @@
 #[cfg(not(madsim))]
 compile_error!("fleetsim runs only in simulation mode: build with `--cfg madsim` (the repository's .cargo/config.toml sets it; a RUSTFLAGS variable replaces it, so add `--cfg madsim` to RUSTFLAGS when you set one)");
 
+/// Prints a formatted line on standard output, quietly nothing once its reader has gone away
+/// (see [`output::line`]).
+macro_rules! outln {
+    ($($argument:tt)*) => {
+        $crate::output::line(format_args!($($argument)*))
+    };
+}
+
+/// Prints a formatted line on standard error, never panicking (see [`output::error_line`]).
+macro_rules! errln {
+    ($($argument:tt)*) => {
+        $crate::output::error_line(format_args!($($argument)*))
+    };
+}
+
 pub mod build_info;
 pub mod cli;
 pub mod files;
 pub mod fuzz;
 pub mod hunt;
 pub mod list;
+pub mod lock;
 pub mod merge;
+pub mod output;
+pub mod panics;
 pub mod replay;
 pub mod report;
 pub mod run;
@@ -80,7 +98,7 @@ pub fn main_with_arguments(registry: Registry, arguments: impl IntoIterator<Item
     init_logging();
     let program = registry.program();
     if let Err(error) = registry.check() {
-        eprintln!("{program}: the scenario registry is inconsistent: {error}");
+        errln!("{program}: the scenario registry is inconsistent: {error}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let command = cli::Cli::command().name(program).bin_name(program);
@@ -92,12 +110,21 @@ pub fn main_with_arguments(registry: Registry, arguments: impl IntoIterator<Item
             return ExitCode::from(if error.use_stderr() { EXIT_BAD_INPUT } else { EXIT_PASS });
         }
     };
-    match execute(&parsed.command, &registry) {
-        Ok(code) => ExitCode::from(code),
+    let code = match execute(&parsed.command, &registry) {
+        Ok(code) => code,
         Err(error) => {
-            eprintln!("{program}: {error}");
+            errln!("{program}: {error}");
+            EXIT_BAD_INPUT
+        }
+    };
+    // A closed pipe ends the output quietly with the command's code; another write error is lost
+    // output, reported once.
+    match output::finish() {
+        Some(failure) => {
+            errln!("{program}: {failure}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
+        None => ExitCode::from(code),
     }
 }
 
@@ -129,14 +156,17 @@ fn logging_subscriber(
 ) -> Box<dyn tracing::Subscriber + Send + Sync> {
     use tracing_subscriber::fmt::layer;
     use tracing_subscriber::layer::SubscriberExt;
+    // Colour only on a terminal: a log piped to a file or a CI console holds no escape codes.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match filter_from_environment {
         Some(filter) => {
-            Box::new(tracing_subscriber::registry().with(filter).with(layer().with_writer(std::io::stderr)))
+            let output = layer().with_writer(std::io::stderr).with_ansi(colour);
+            Box::new(tracing_subscriber::registry().with(filter).with(output))
         }
         None => {
             let events_only = tracing_subscriber::filter::filter_fn(|metadata| !metadata.is_span());
             let filter = tracing_subscriber::EnvFilter::new("warn,madsim=error");
-            let output = layer().with_writer(std::io::stderr);
+            let output = layer().with_writer(std::io::stderr).with_ansi(colour);
             Box::new(tracing_subscriber::registry().with(filter).with(events_only).with(output))
         }
     }

@@ -21,34 +21,29 @@ pub fn list(arguments: &ListArguments, registry: &Registry) -> Result<u8, String
             "invariants": invariants,
             "fault_kinds": FaultKind::ALL.iter().map(|kind| json!({"name": kind.name(), "summary": kind.summary()})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&document).expect("the catalog serializes"));
+        outln!("{}", serde_json::to_string_pretty(&document).expect("the catalog serializes"));
         return Ok(EXIT_PASS);
     }
-    println!("scenarios:");
+    outln!("scenarios:");
     for scenario in registry.scenarios() {
-        println!("  {:<16} {}", scenario.name(), scenario.summary());
+        outln!("  {:<16} {}", scenario.name(), scenario.summary());
     }
-    println!("bugs (--bug ID):");
+    outln!("bugs (--bug ID):");
     if bugs.is_empty() {
-        println!("  (none)");
+        outln!("  (none)");
     }
     for bug in &bugs {
-        println!("  {:<32} {}", bug.id, bug.story);
-        println!("  {:<32} caught by {}; hunted in scenario {}", "", bug.invariants.join(", "), bug.scenario);
-        println!("  {:<32} incident: {}", "", bug.incident);
+        outln!("  {:<32} {}", bug.id, bug.story);
+        outln!("  {:<32} caught by {}; hunted in scenario {}", "", bug.invariants.join(", "), bug.scenario);
+        outln!("  {:<32} incident: {}", "", bug.incident);
     }
-    println!("invariants:");
+    outln!("invariants:");
     for invariant in &invariants {
-        println!(
-            "  {:<24} {:<12} {}",
-            invariant.name,
-            format!("{:?}", invariant.kind).to_lowercase(),
-            invariant.summary
-        );
+        outln!("  {:<24} {:<12} {}", invariant.name, format!("{:?}", invariant.kind).to_lowercase(), invariant.summary);
     }
-    println!("fault kinds:");
+    outln!("fault kinds:");
     for kind in FaultKind::ALL {
-        println!("  {:<16} {}", kind.name(), kind.summary());
+        outln!("  {:<16} {}", kind.name(), kind.summary());
     }
     Ok(EXIT_PASS)
 }

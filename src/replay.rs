@@ -12,17 +12,20 @@ pub const EXIT_DIVERGED: u8 = 3;
 
 /// Replays a report on `registry`: exit 0 reproduced, 3 diverged, 2 for a bad report.
 pub fn replay(arguments: &ReplayArguments, registry: &Registry) -> Result<u8, String> {
-    let filter = arguments.trace.as_deref().map(TraceFilter::parse).transpose()?;
-    let report = FailureReport::load(Path::new(&arguments.file), registry).map_err(|error| error.to_string())?;
-    let outcome = crate::fuzz::campaign::run_guarded(registry, &report.run_config(filter.is_some()));
+    let (file, directives) = arguments.report_and_filter()?;
+    let filter = directives.map(TraceFilter::parse).transpose()?;
+    let report = FailureReport::load(Path::new(file), registry).map_err(|error| error.to_string())?;
+    let outcome = crate::fuzz::campaign::run_checked(registry, &report.run_config(filter.is_some()))
+        .map_err(|error| format!("report {file} cannot be replayed: {error}"))?;
     if let Some(filter) = &filter {
-        for event in outcome.trace_tail.iter().filter(|event| filter.shows(event)) {
-            println!("{event}");
+        let shown = outcome.trace_tail.iter().filter(|event| filter.shows(event));
+        for event in shown.take_while(|_| !crate::output::closed()) {
+            outln!("{event}");
         }
     }
     match differences(&report, &outcome) {
         None => {
-            println!(
+            outln!(
                 "reproduced: {} seed {} violates {} (trace {}, {} events)",
                 report.scenario,
                 report.seed_hex,
@@ -33,7 +36,16 @@ pub fn replay(arguments: &ReplayArguments, registry: &Registry) -> Result<u8, St
             Ok(EXIT_PASS)
         }
         Some(difference) => {
-            println!("diverged: {} seed {}: {difference}", report.scenario, report.seed_hex);
+            outln!("diverged: {} seed {}: {difference}", report.scenario, report.seed_hex);
+            for violation in &outcome.violations {
+                let class = format!("{:?}", violation.class).to_lowercase();
+                outln!(
+                    "  now violates {} ({class}) at {}ms: {}",
+                    violation.invariant,
+                    violation.at_ms,
+                    violation.message
+                );
+            }
             Ok(EXIT_DIVERGED)
         }
     }

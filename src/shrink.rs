@@ -5,7 +5,7 @@
 //! only when the run still fails first with the same invariant. Bounded by `ATTEMPTS_MAX` runs.
 
 use crate::cli::ShrinkArguments;
-use crate::fuzz::campaign::run_guarded;
+use crate::fuzz::campaign::{run_checked, run_guarded};
 use crate::replay::EXIT_DIVERGED;
 use crate::report::failure::FailureReport;
 use crate::EXIT_PASS;
@@ -89,11 +89,13 @@ pub fn shrink(arguments: &ShrinkArguments, registry: &Registry) -> Result<u8, St
     if !plan.is_object() {
         return Err(format!("report {} carries no explicit plan to shrink", path.display()));
     }
-    let mut shrinker = Shrinker { registry, report, invariant, attempts: 0 };
-    let Some(original) = shrinker.still_fails(&plan) else {
-        println!("diverged: {} no longer fails first with {}; nothing to shrink", path.display(), shrinker.invariant);
+    let original = run_checked(registry, &report.run_config(false))
+        .map_err(|error| format!("report {} cannot be replayed: {error}", path.display()))?;
+    if original.first_violation().map(|violation| violation.invariant.as_str()) != Some(invariant.as_str()) {
+        outln!("diverged: {} no longer fails first with {invariant}; nothing to shrink", path.display());
         return Ok(EXIT_DIVERGED);
-    };
+    }
+    let mut shrinker = Shrinker { registry, report, invariant, attempts: 1 };
     let sizes_before = sizes(&plan);
     for key in SHRINKABLE {
         shrinker.shrink_array(&mut plan, key);
@@ -111,7 +113,7 @@ pub fn shrink(arguments: &ShrinkArguments, registry: &Registry) -> Result<u8, St
     let minimal_report = FailureReport::from_outcome(registry.program(), &minimal, shrinker.report.strategy, &out);
     minimal_report.write(&out).map_err(|error| format!("cannot write {}: {error}", out.display()))?;
     let sizes_after = sizes(&plan);
-    println!(
+    outln!(
         "shrunk {} in {} runs{}: workload {} -> {}, fault windows {} -> {}; still violates {}\n  {} replay {}",
         path.display(),
         shrinker.attempts,

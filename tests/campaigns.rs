@@ -104,7 +104,13 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
     let reports = summary["failure_reports"].as_array().unwrap();
     assert_eq!(reports.len() as u64, summary["distinct_failures"].as_u64().unwrap());
     let junit = text(&folder.join("junit.xml"));
-    assert_eq!(junit.matches("<testcase").count(), 1 + reports.len());
+    let scenario = fleetsim_scenarios::registry().scenario(CATALOG[0].scenario).unwrap().invariants();
+    let mut invariants: Vec<&str> = scenario.iter().map(|invariant| invariant.name).collect();
+    invariants.extend(fleetsim_sim::HARNESS_INVARIANTS.iter().map(|invariant| invariant.name));
+    invariants.sort_unstable();
+    invariants.dedup();
+    assert_eq!(junit.matches("<testcase").count(), 1 + invariants.len(), "the scenario, then each invariant: {junit}");
+    assert_eq!(junit.matches("<failure").count(), 1 + reports.len(), "the scenario and each distinct failure fail");
     assert_well_formed(&text(&folder.join("index.html")));
     for entry in reports {
         let report = folder.join(entry["report"].as_str().unwrap());
@@ -168,7 +174,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     assert_eq!(summary(&first)["runs"].as_u64().unwrap() + summary(&second)["runs"].as_u64().unwrap(), 100);
     let output =
         fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "failures found: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(findings(&summary(&merged)), findings(&summary(&whole)));
     assert_eq!(records(&merged), records(&whole), "the shards' records join into the whole campaign's");
     assert_eq!(summary(&merged)["records"], "runs.jsonl");
@@ -183,7 +189,7 @@ fn two_shards_merged_equal_the_unsharded_campaign() {
     let partial =
         fleetsim(&["merge", first.to_str().unwrap(), second.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&partial.stderr);
-    assert_eq!(partial.status.code(), Some(0), "{stderr}");
+    assert_eq!(partial.status.code(), Some(1), "failures found: {stderr}");
     assert!(stderr.contains("run records not joined") && summary(&merged)["records"].is_null(), "{stderr}");
     assert!(!merged.join("runs.jsonl").exists(), "records of some shards only are not a campaign's records");
     for folder in [whole, first, second, merged] {

@@ -32,6 +32,17 @@ fn a_negative_seed_is_bad_input_named_in_the_message() {
 }
 
 #[test]
+fn a_campaign_of_more_runs_than_positions_is_bad_input() {
+    let folder = std::env::temp_dir().join(format!("fleetsim-cli-overflow-{}", std::process::id()));
+    let out = folder.to_str().unwrap();
+    assert_bad_input(
+        &["fuzz", "--seeds", "18446744073709551615", "--out", out],
+        "more runs than a campaign can number",
+    );
+    assert!(!folder.exists(), "nothing is written");
+}
+
+#[test]
 fn main_with_arguments_exits_2_on_bad_input_and_on_an_inconsistent_registry() {
     use std::process::ExitCode;
     let arguments =

@@ -149,11 +149,14 @@ fn instance_stopped(store: &StoreData, hosts: &[Disk<HostData>], instance: Insta
     Ok(())
 }
 
+/// The lasting effects, and the job log version they were derived at.
+type Derived = (u64, Vec<(JobId, Effect)>);
+
 /// `effects-persist`: every effect of every job finished `Done` holds until a later claimed job
 /// may undo it.
 pub fn effects_persist(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>, log: JobLog) -> Invariant {
     // The lasting effects change only when the job log does: they are derived again only then.
-    let derived: Mutex<Option<(u64, Vec<(JobId, Effect)>)>> = Mutex::new(None);
+    let derived: Mutex<Option<Derived>> = Mutex::new(None);
     // Nothing to look at again while neither the log nor a disk moved since the last check.
     let checked: Mutex<Option<Vec<u64>>> = Mutex::new(None);
     Invariant::always("effects-persist", move || {

@@ -6,6 +6,7 @@ use crate::fuzz::progress::{Progress, Snapshot};
 use crate::fuzz::record::{RecordFile, RecordedRun};
 use crate::fuzz::spec::CampaignSpec;
 use crate::fuzz::tally::{ReportDecision, RunRecord};
+use crate::panics::CaughtPanic;
 use crate::report::failure::FailureReport;
 use fleetsim_sim::{Outcome, Registry, RunConfig, Verdict, Violation, ViolationClass};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -118,7 +119,7 @@ pub fn run_campaign(
     if let Some(error) = state.error.take() {
         return Err(error);
     }
-    state.store.save(&state.checkpoint)?;
+    state.save_checkpoint()?;
     Ok(CampaignResult {
         checkpoint: state.checkpoint,
         runs_restored,
@@ -167,17 +168,33 @@ fn snapshot(state: &State) -> Snapshot {
 /// One worker thread: take a position, run it, record it, until none is left.
 fn work(shared: &Shared) {
     while let Some(item) = shared.take() {
-        let config = shared.spec.run_config(item);
-        let outcome = if item % DETERMINISM_CHECK_EVERY_RUNS == 0 {
-            run_twice(shared.registry, &config)
-        } else {
-            run_guarded(shared.registry, &config)
-        };
+        let outcome = run_position(shared.registry, &shared.spec, item);
         shared.finish(item, &outcome);
     }
     shared.lock().workers_running -= 1;
     shared.wakeup.notify_all();
     shared.stopped.notify_all();
+}
+
+/// The outcome of campaign position `item`: one run, or two for the determinism check.
+pub fn run_position(registry: &Registry, spec: &CampaignSpec, item: u64) -> Outcome {
+    let config = spec.run_config(item);
+    if item.is_multiple_of(DETERMINISM_CHECK_EVERY_RUNS) {
+        run_twice(registry, &config)
+    } else {
+        run_guarded(registry, &config)
+    }
+}
+
+impl State {
+    /// Syncs the run records, then writes the checkpoint: it never counts a run whose record
+    /// line a power loss could take.
+    fn save_checkpoint(&mut self) -> Result<(), String> {
+        if let Some(file) = self.record.as_mut() {
+            file.sync()?;
+        }
+        self.store.save(&self.checkpoint)
+    }
 }
 
 impl Shared<'_> {
@@ -202,7 +219,7 @@ impl Shared<'_> {
             if state.next >= state.end {
                 return None;
             }
-            if state.next < state.checkpoint.done.watermark + IN_FLIGHT_WINDOW_MAX {
+            if state.next < state.checkpoint.done.watermark.saturating_add(IN_FLIGHT_WINDOW_MAX) {
                 state.next += 1;
                 return Some(state.next - 1);
             }
@@ -244,14 +261,13 @@ fn record_run(
     state.checkpoint.apply(&line);
     state.runs_executed += 1;
     if checkpoint_due {
-        let checkpoint = state.checkpoint.clone();
-        state.store.save(&checkpoint)?;
+        state.save_checkpoint()?;
     }
     Ok(())
 }
 
 /// Writes a failure report under `folder/failures/`; returns its path relative to `folder`.
-fn write_report(
+pub fn write_report(
     program: &str,
     folder: &Path,
     outcome: &Outcome,
@@ -295,12 +311,41 @@ pub fn run_twice(registry: &Registry, config: &RunConfig) -> Outcome {
 /// Runs one configuration on `registry`; a panic that escapes the harness or a refused input is a
 /// failed outcome.
 pub fn run_guarded(registry: &Registry, config: &RunConfig) -> Outcome {
-    let ran = catch_unwind(AssertUnwindSafe(|| registry.run(config)));
-    let (invariant, message) = match ran {
-        Ok(Ok(outcome)) => return outcome,
-        Ok(Err(error)) => ("run-refused", error.to_string()),
-        Err(payload) => ("panic", panic_message(payload.as_ref())),
-    };
+    run_checked(registry, config).unwrap_or_else(|error| failed_outcome(config, "run-refused", error))
+}
+
+/// Runs one configuration on `registry` with panics kept off standard error: a panic anywhere in
+/// the run is a failed outcome whose violation names the panic's location; a refused input (a
+/// plan that does not fit the scenario, an unknown bug) is the error.
+pub fn run_checked(registry: &Registry, config: &RunConfig) -> Result<Outcome, String> {
+    let (ran, caught) = crate::panics::inside_run(|| catch_unwind(AssertUnwindSafe(|| registry.run(config))));
+    match ran {
+        Ok(Ok(mut outcome)) => {
+            locate_panics(&mut outcome.violations, &caught);
+            Ok(outcome)
+        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(payload) => {
+            let mut outcome = failed_outcome(config, "panic", panic_message(payload.as_ref()));
+            locate_panics(&mut outcome.violations, &caught);
+            Ok(outcome)
+        }
+    }
+}
+
+/// Appends to each panic violation the location of the panic that carried its message.
+fn locate_panics(violations: &mut [Violation], caught: &[CaughtPanic]) {
+    for violation in violations.iter_mut().filter(|violation| violation.class == ViolationClass::Panic) {
+        if let Some(panic) =
+            caught.iter().find(|panic| panic.message == violation.message && !panic.location.is_empty())
+        {
+            violation.message = format!("{} (at {})", violation.message, panic.location);
+        }
+    }
+}
+
+/// The outcome of a run that could not finish: one violation of `invariant` saying why.
+fn failed_outcome(config: &RunConfig, invariant: &str, message: String) -> Outcome {
     let violation = Violation { invariant: invariant.to_string(), class: ViolationClass::Panic, at_ms: 0, message };
     Outcome {
         scenario: config.scenario.clone(),

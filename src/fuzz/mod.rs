@@ -4,20 +4,24 @@ pub mod campaign;
 pub mod checkpoint;
 pub mod progress;
 pub mod record;
+pub mod repair;
 pub mod shard;
 pub mod spec;
 pub mod tally;
 
+use crate::cli::number_argument;
 use crate::cli::FuzzArguments;
+use crate::lock::FolderLock;
 use crate::report::summary::{Summary, SummaryContext};
 use crate::{EXIT_PASS, EXIT_VIOLATION};
 use campaign::{CampaignOptions, StopReason};
 use checkpoint::{Checkpoint, CheckpointStore};
-use fleetsim_sim::{parse_seed, FaultStrategy, Registry};
+use fleetsim_sim::{FaultStrategy, Registry};
 use record::RecordFile;
+use repair::Repairs;
 use shard::Shard;
 use spec::CampaignSpec;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Seeds of the default campaign, each run on every scenario: about a minute on two free cores
@@ -33,26 +37,11 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         time_max: arguments.time.as_deref().map(parse_duration).transpose()?,
         progress: !arguments.quiet,
     };
-    let (store, checkpoint) = if arguments.resume {
-        let (store, checkpoint) = CheckpointStore::open(&folder)?;
-        check_resumable(&checkpoint.spec, arguments, registry)?;
-        if arguments.record && !checkpoint.record {
-            return Err(format!(
-                "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
-                folder.display()
-            ));
-        }
-        (store, checkpoint)
-    } else {
-        let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
-        (CheckpointStore::create(&folder, &checkpoint)?, checkpoint)
-    };
-    let record = match (checkpoint.record, arguments.resume) {
-        (false, _) => None,
-        (true, false) => Some(RecordFile::create(&folder)?),
-        (true, true) => Some(RecordFile::resume(&folder, &checkpoint)?),
-    };
-    eprintln!(
+    // The lock is held until the campaign's outputs are written: one process per folder.
+    let opened =
+        if arguments.resume { resume(arguments, registry, &options)? } else { start(arguments, registry, &folder)? };
+    let OpenedCampaign { lock: _lock, store, checkpoint, record } = opened;
+    errln!(
         "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
         checkpoint.spec.seeds,
         checkpoint.spec.start,
@@ -67,6 +56,7 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         program: registry.program().to_string(),
         campaign: result.checkpoint.spec.clone(),
         shards: vec![result.checkpoint.spec.shard],
+        shards_missing: Vec::new(),
         runs_planned: items.end - items.start,
         runs_restored: result.runs_restored,
         runs_executed: result.runs_executed,
@@ -80,8 +70,60 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_VIOLATION })
 }
 
+/// A campaign folder ready to run in: held, with its checkpoint store and record file.
+struct OpenedCampaign {
+    lock: FolderLock,
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    record: Option<RecordFile>,
+}
+
+/// Starts a new campaign in `folder`, which must not hold one.
+fn start(arguments: &FuzzArguments, registry: &Registry, folder: &Path) -> Result<OpenedCampaign, String> {
+    let checkpoint = Checkpoint { record: arguments.record, ..Checkpoint::fresh(spec_from(arguments, registry)?) };
+    let lock = FolderLock::create_and_acquire(folder)?;
+    let store = CheckpointStore::create(folder, &checkpoint)?;
+    let record = checkpoint.record.then(|| RecordFile::create(folder)).transpose()?;
+    Ok(OpenedCampaign { lock, store, checkpoint, record })
+}
+
+/// Opens the campaign in `options.folder` to continue it, after checking that the folder agrees
+/// with itself and writing again, by re-running their runs, the records and reports it lost.
+fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOptions) -> Result<OpenedCampaign, String> {
+    let folder = options.folder.as_path();
+    let lock = FolderLock::acquire_existing(folder)?;
+    let (store, checkpoint) = CheckpointStore::open(folder)?;
+    check_resumable(&checkpoint.spec, arguments, registry)?;
+    if arguments.record && !checkpoint.record {
+        return Err(format!(
+            "--resume --record: the campaign in {} was started without --record, so its earlier runs have no records",
+            folder.display()
+        ));
+    }
+    let (mut record, lost_records) = match checkpoint.record {
+        true => RecordFile::resume(folder, &checkpoint).map(|(file, lost)| (Some(file), lost))?,
+        false => (None, Vec::new()),
+    };
+    let repairs = Repairs { records: lost_records, reports: repair::lost_reports(folder, &checkpoint.tally, registry) };
+    if !repairs.is_empty() {
+        let mut lost = Vec::new();
+        if !repairs.records.is_empty() {
+            lost.push(format!("the record lines of {} runs", repairs.records.len()));
+        }
+        if !repairs.reports.is_empty() {
+            lost.push(format!("{} failure reports", repairs.reports.len()));
+        }
+        errln!("fuzz: {} lacks {}; re-running their runs to write them again", folder.display(), lost.join(" and "));
+        repair::repair(registry, &checkpoint.spec, folder, record.as_mut(), &repairs, options.jobs)?;
+    }
+    if let Some(file) = record.as_mut() {
+        file.sync()?;
+    }
+    Ok(OpenedCampaign { lock, store, checkpoint, record })
+}
+
 fn print_summary(summary: &Summary, folder: &std::path::Path) {
-    println!(
+    outln!(
         "{} runs ({} planned{}), {} failed runs, {} distinct failures, {:.0} seeds/s",
         summary.runs,
         summary.runs_planned,
@@ -92,7 +134,7 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
     );
     for entry in &summary.failure_reports {
         let path = folder.join(&entry.report);
-        println!(
+        outln!(
             "  {} {} seed {:#x} ({} runs): {} replay {}",
             entry.signature.scenario,
             entry.signature.invariant,
@@ -103,33 +145,26 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
         );
     }
     if let Some(records) = &summary.records {
-        println!("records: {}", folder.join(records).display());
+        outln!("records: {}", folder.join(records).display());
     }
     if !summary.coverage.sometimes_never_reached.is_empty() {
-        println!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
+        outln!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
     }
-    println!("report: {}", folder.join("index.html").display());
+    outln!("report: {}", folder.join("index.html").display());
 }
 
 /// The campaign the arguments describe, validated against `registry`.
 pub fn spec_from(arguments: &FuzzArguments, registry: &Registry) -> Result<CampaignSpec, String> {
     let scenarios = scenarios_from(arguments.scenario.as_deref().unwrap_or("all"), registry)?;
-    let seeds = arguments.seeds.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
-    let seeds = seeds.unwrap_or(DEFAULT_SEEDS);
-    if seeds == 0 {
-        return Err("--seeds must be at least 1".to_string());
-    }
-    let start = arguments.start.as_deref().map(parse_seed).transpose().map_err(|error| error.to_string())?;
+    let number =
+        |flag: &str, text: &Option<String>| text.as_deref().map(|text| number_argument(flag, text)).transpose();
+    let seeds = number("--seeds", &arguments.seeds)?.unwrap_or(DEFAULT_SEEDS);
+    let start = number("--start", &arguments.start)?.unwrap_or(1);
     let strategy = strategy_from(arguments.strategy.as_deref().unwrap_or("swarm"))?;
     let bugs = crate::hunt::bugs_checked(&arguments.bugs, &scenarios, registry)?;
-    Ok(CampaignSpec {
-        scenarios,
-        seeds,
-        start: start.unwrap_or(1),
-        bugs,
-        strategy,
-        shard: shard_from(arguments.shard.as_deref())?,
-    })
+    let spec = CampaignSpec { scenarios, seeds, start, bugs, strategy, shard: shard_from(arguments.shard.as_deref())? };
+    spec.check()?;
+    Ok(spec)
 }
 
 /// On `--resume`, every campaign argument given must match the checkpoint's.

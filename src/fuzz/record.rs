@@ -93,23 +93,25 @@ impl RecordFile {
     }
 
     /// Reopens the record file of the campaign `checkpoint` describes, keeping exactly one line
-    /// for each run it counts (rewritten atomically).
-    pub fn resume(folder: &Path, checkpoint: &Checkpoint) -> Result<Self, String> {
+    /// for each run it counts (rewritten atomically); returns it with the counted positions that
+    /// have no line (lost, torn, or not a line of that run), in order, to be written again.
+    pub fn resume(folder: &Path, checkpoint: &Checkpoint) -> Result<(Self, Vec<u64>), String> {
         let path = folder.join(RECORD_FILE);
         let file = match File::open(&path) {
             Ok(file) => file,
-            // Killed between the checkpoint's creation and the record's: nothing ran yet.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound && checkpoint.tally.runs == 0 => {
-                return Self::create(folder)
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Self::create(folder)?, lines_missing(checkpoint, &DoneSet::default())))
             }
             Err(error) => return Err(format!("cannot resume the record {}: {error}", path.display())),
         };
-        let mut seen = DoneSet::starting_at(checkpoint.spec.items().start);
+        let spec = &checkpoint.spec;
+        let mut seen = DoneSet::starting_at(spec.items().start);
         let rewritten = crate::files::write_atomically_with(&path, |output| {
             for line in BufReader::new(file).lines() {
                 let line = line?;
                 let Ok(run) = serde_json::from_str::<RecordedRun>(&line) else { continue };
-                if checkpoint.done.contains(run.item) && !seen.contains(run.item) {
+                let counted = checkpoint.done.contains(run.item) && spec.items().contains(&run.item);
+                if counted && !seen.contains(run.item) && spec.identifies(run.item, &run.scenario, run.seed) {
                     seen.insert(run.item);
                     output.write_all(line.as_bytes())?;
                     output.write_all(b"\n")?;
@@ -118,7 +120,7 @@ impl RecordFile {
             Ok(())
         });
         rewritten.map_err(|error| format!("cannot rewrite {}: {error}", path.display()))?;
-        Self::open_for_append(path)
+        Ok((Self::open_for_append(path)?, lines_missing(checkpoint, &seen)))
     }
 
     fn open_for_append(path: PathBuf) -> Result<Self, String> {
@@ -129,6 +131,11 @@ impl RecordFile {
         Ok(Self { path, file })
     }
 
+    /// Makes every line written so far durable (before a checkpoint counts their runs).
+    pub fn sync(&mut self) -> Result<(), String> {
+        self.file.sync_data().map_err(|error| format!("cannot sync {}: {error}", self.path.display()))
+    }
+
     /// Appends one run's line.
     pub fn append(&mut self, run: &RecordedRun) -> Result<(), String> {
         let mut text = serde_json::to_string(run).expect("a recorded run serializes");
@@ -137,6 +144,13 @@ impl RecordFile {
             .write_all(text.as_bytes())
             .map_err(|error| format!("cannot append to {}: {error}", self.path.display()))
     }
+}
+
+/// The positions `checkpoint` counts that `seen` does not hold, in order.
+fn lines_missing(checkpoint: &Checkpoint, seen: &DoneSet) -> Vec<u64> {
+    let done = &checkpoint.done;
+    let counted = (checkpoint.spec.items().start..done.watermark).chain(done.above.iter().copied());
+    counted.filter(|item| !seen.contains(*item)).collect()
 }
 
 #[cfg(test)]
@@ -198,15 +212,21 @@ mod tests {
         drop(record);
         OpenOptions::new().append(true).open(folder.join(RECORD_FILE)).unwrap().write_all(b"{\"item\":5,").unwrap();
         let checkpoint = checkpoint_after(&[5, 7, 6, 9]);
-        let mut record = RecordFile::resume(&folder, &checkpoint).unwrap();
+        let (mut record, missing) = RecordFile::resume(&folder, &checkpoint).unwrap();
         assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![5, 7, 6, 9]);
+        assert_eq!(missing, Vec::<u64>::new());
         record.append(&run(8)).unwrap();
         assert_eq!(items_in(&folder.join(RECORD_FILE)), vec![5, 7, 6, 9, 8]);
-        // A lost record file is an error, unless nothing had run yet (killed before creating it).
+        // Counted runs without their line (lost, or a line of another seed) are named, in order.
+        drop(record);
+        let text = std::fs::read_to_string(folder.join(RECORD_FILE)).unwrap();
+        std::fs::write(folder.join(RECORD_FILE), text.replace("\"seed\":8,", "\"seed\":80,")).unwrap();
+        let (_, missing) = RecordFile::resume(&folder, &checkpoint_after(&[5, 7, 6, 9, 8])).unwrap();
+        assert_eq!((items_in(&folder.join(RECORD_FILE)), missing), (vec![5, 6, 9, 8], vec![7]));
+        // A lost record file: every counted run is named, and an empty file is started.
         std::fs::remove_file(folder.join(RECORD_FILE)).unwrap();
-        assert!(RecordFile::resume(&folder, &checkpoint).is_err());
-        RecordFile::resume(&folder, &checkpoint_after(&[])).unwrap();
-        assert_eq!(items_in(&folder.join(RECORD_FILE)), Vec::<u64>::new());
+        let (_, missing) = RecordFile::resume(&folder, &checkpoint).unwrap();
+        assert_eq!((items_in(&folder.join(RECORD_FILE)), missing), (Vec::<u64>::new(), vec![5, 6, 7, 9]));
         std::fs::remove_dir_all(folder).unwrap();
     }
 }

@@ -67,6 +67,11 @@ impl Shard {
     }
 }
 
+/// Shards as `0/4, 2/4`.
+pub fn shard_list(shards: &[Shard]) -> String {
+    shards.iter().map(Shard::to_string).collect::<Vec<_>>().join(", ")
+}
+
 impl std::fmt::Display for Shard {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(formatter, "{}/{}", self.index, self.count)

@@ -1,5 +1,6 @@
 //! `index.html`: a campaign's summary as one self-contained page (inline CSS, no scripts).
 
+use crate::fuzz::shard::shard_list;
 use crate::report::junit::escape;
 use crate::report::summary::Summary;
 use std::fmt::Write;
@@ -16,8 +17,11 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto}code{background:#f6f8fa;padd
 /// The campaign page.
 pub fn render_index(summary: &Summary, pages: &[String]) -> String {
     let mut html = String::new();
-    let verdict = if summary.failures == 0 {
+    let missing = shard_list(&summary.shards_missing);
+    let verdict = if summary.failures == 0 && summary.shards_missing.is_empty() {
         "<span class=\"good\">no failure</span>".to_string()
+    } else if summary.failures == 0 {
+        format!("<span class=\"bad\">no failure in the shards present; shards {missing} missing</span>")
     } else {
         format!("<span class=\"bad\">{} distinct failures</span>", summary.distinct_failures)
     };
@@ -31,6 +35,12 @@ pub fn render_index(summary: &Summary, pages: &[String]) -> String {
          exactly from its seed or its report.</p>\n",
         program = escape(&summary.program)
     );
+    if !summary.shards_missing.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p class=\"bad\">Incomplete: shards {missing} of this campaign are missing from the merge; their seeds are not counted here.</p>"
+        );
+    }
     figures(&mut html, summary);
     scenarios(&mut html, summary);
     failures(&mut html, summary, pages);
@@ -42,7 +52,10 @@ pub fn render_index(summary: &Summary, pages: &[String]) -> String {
 fn figures(html: &mut String, summary: &Summary) {
     let campaign = &summary.campaign;
     let bugs = if campaign.bugs.is_empty() { "none (the fixed model)".to_string() } else { campaign.bugs.join(", ") };
-    let shards: Vec<String> = summary.shards.iter().map(|shard| shard.to_string()).collect();
+    let mut shards = shard_list(&summary.shards);
+    if !summary.shards_missing.is_empty() {
+        shards.push_str(&format!("; missing {}", shard_list(&summary.shards_missing)));
+    }
     let status = match (&summary.stopped_by, summary.complete) {
         (_, true) => "complete".to_string(),
         (Some(bound), false) => format!("stopped early by {bound}"),
@@ -54,7 +67,7 @@ fn figures(html: &mut String, summary: &Summary) {
     };
     let rows = [
         ("scenarios", campaign.scenarios.join(", ")),
-        ("seeds", format!("{} from {:#x} (shards {})", campaign.seeds, campaign.start, shards.join(", "))),
+        ("seeds", format!("{} from {:#x} (shards {shards})", campaign.seeds, campaign.start)),
         ("bugs switched on", bugs),
         ("fault strategy", campaign.strategy.name().to_string()),
         ("runs", format!("{} of {} ({status})", summary.runs, summary.runs_planned)),

@@ -41,13 +41,16 @@ pub struct Summary {
     pub campaign: CampaignSpec,
     /// The shards these totals cover.
     pub shards: Vec<Shard>,
-    /// Whether every run of those shards finished.
+    /// The campaign's shards a merge did not have (`merge --allow-partial`); empty otherwise.
+    #[serde(default)]
+    pub shards_missing: Vec<Shard>,
+    /// Whether every planned run finished (no shard missing, no bound stopped it).
     pub complete: bool,
     /// The bound that stopped the campaign early, if one did (`time_s_max`).
     pub stopped_by: Option<String>,
     /// Runs finished.
     pub runs: u64,
-    /// Runs the covered shards hold.
+    /// Runs planned: the shard's, for one campaign process; the whole campaign's, when merged.
     pub runs_planned: u64,
     /// Runs restored from a checkpoint rather than run by the last process.
     pub runs_restored: u64,
@@ -92,7 +95,9 @@ pub struct SummaryContext {
     pub campaign: CampaignSpec,
     /// Shards covered.
     pub shards: Vec<Shard>,
-    /// Runs those shards hold.
+    /// Shards of the campaign not covered (a partial merge).
+    pub shards_missing: Vec<Shard>,
+    /// Runs planned.
     pub runs_planned: u64,
     /// Restored runs.
     pub runs_restored: u64,
@@ -113,9 +118,10 @@ impl Summary {
             format_version: SUMMARY_FORMAT_VERSION,
             fleetsim: BuildInfo::current(),
             program: context.program,
-            complete: tally.runs == context.runs_planned,
+            complete: tally.runs == context.runs_planned && context.shards_missing.is_empty(),
             campaign: context.campaign,
             shards: context.shards,
+            shards_missing: context.shards_missing,
             stopped_by: context.stopped_by,
             runs: tally.runs,
             runs_planned: context.runs_planned,

@@ -264,7 +264,7 @@ fn draw_event(
 ) {
     let (here, level) = (x(&event.node), y(row));
     let title = escape(&event.to_string());
-    if row % 10 == 0 || told(event.kind) {
+    if row.is_multiple_of(10) || told(event.kind) {
         let _ = writeln!(
             html,
             "<text x=\"4\" y=\"{}\" fill=\"#666\">{}.{:03}ms</text>",
