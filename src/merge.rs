@@ -68,18 +68,7 @@ fn print_merged(summary: &Summary, folders: usize, out: &Path, records: Option<&
     if !summary.shards_missing.is_empty() {
         outln!("incomplete: shards {} are missing", shard_list(&summary.shards_missing));
     }
-    for entry in &summary.failure_reports {
-        let path = out.join(&entry.report);
-        outln!(
-            "  {} {} seed {:#x} ({} runs): {} replay {}",
-            entry.signature.scenario,
-            entry.signature.invariant,
-            entry.seed,
-            entry.runs,
-            summary.program,
-            path.display()
-        );
-    }
+    crate::fuzz::print_failures(summary, out);
     if let Some(records) = records {
         outln!("records: {}", records.display());
     }

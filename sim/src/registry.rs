@@ -66,12 +66,6 @@ impl Registry {
         self
     }
 
-    /// The same registry with one more scenario already behind a pointer.
-    pub fn with_boxed(mut self, scenario: Box<dyn AnyScenario>) -> Self {
-        self.scenarios.push(scenario);
-        self
-    }
-
     /// The program's name, as replay commands print it.
     pub fn program(&self) -> &'static str {
         self.program

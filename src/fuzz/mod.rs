@@ -122,16 +122,8 @@ fn resume(arguments: &FuzzArguments, registry: &Registry, options: &CampaignOpti
     Ok(OpenedCampaign { lock, store, checkpoint, record })
 }
 
-fn print_summary(summary: &Summary, folder: &std::path::Path) {
-    outln!(
-        "{} runs ({} planned{}), {} failed runs, {} distinct failures, {:.0} seeds/s",
-        summary.runs,
-        summary.runs_planned,
-        summary.stopped_by.as_deref().map(|bound| format!(", stopped by {bound}")).unwrap_or_default(),
-        summary.failures,
-        summary.distinct_failures,
-        summary.seeds_per_sec
-    );
+/// One line per distinct failure of `summary`, with the command that replays its report in `folder`.
+pub fn print_failures(summary: &Summary, folder: &std::path::Path) {
     for entry in &summary.failure_reports {
         let path = folder.join(&entry.report);
         outln!(
@@ -144,6 +136,19 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
             path.display()
         );
     }
+}
+
+fn print_summary(summary: &Summary, folder: &std::path::Path) {
+    outln!(
+        "{} runs ({} planned{}), {} failed runs, {} distinct failures, {:.0} seeds/s",
+        summary.runs,
+        summary.runs_planned,
+        summary.stopped_by.as_deref().map(|bound| format!(", stopped by {bound}")).unwrap_or_default(),
+        summary.failures,
+        summary.distinct_failures,
+        summary.seeds_per_sec
+    );
+    print_failures(summary, folder);
     if let Some(records) = &summary.records {
         outln!("records: {}", folder.join(records).display());
     }
