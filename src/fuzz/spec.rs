@@ -88,16 +88,21 @@ impl CampaignSpec {
 mod tests {
     use super::*;
 
-    #[test]
-    fn positions_interleave_scenarios_and_shards_split_by_seed() {
-        let spec = CampaignSpec {
+    /// Scenarios `a` and `b` at seeds 100 to 104, sliced by `shard`.
+    fn two_scenarios(shard: Shard) -> CampaignSpec {
+        CampaignSpec {
             scenarios: vec!["a".into(), "b".into()],
             seeds: 5,
             start: 100,
             bugs: vec![],
             strategy: FaultStrategy::Swarm,
-            shard: Shard { index: 1, count: 2 },
-        };
+            shard,
+        }
+    }
+
+    #[test]
+    fn positions_interleave_scenarios_and_shards_split_by_seed() {
+        let spec = two_scenarios(Shard { index: 1, count: 2 });
         assert_eq!(spec.items(), 4..10);
         let config = spec.run_config(5);
         assert_eq!((config.scenario.as_str(), config.seed), ("b", 102));
@@ -106,14 +111,7 @@ mod tests {
 
     #[test]
     fn a_campaign_that_would_wrap_overflow_or_leave_its_shard_empty_is_refused() {
-        let spec = CampaignSpec {
-            scenarios: vec!["a".into(), "b".into()],
-            seeds: 5,
-            start: 100,
-            bugs: vec![],
-            strategy: FaultStrategy::Swarm,
-            shard: Shard::WHOLE,
-        };
+        let spec = two_scenarios(Shard::WHOLE);
         assert_eq!(spec.check(), Ok(()));
         let last = CampaignSpec { seeds: 1, start: u64::MAX, ..spec.clone() };
         assert_eq!(last.check(), Ok(()), "the last seed alone fits");
