@@ -43,7 +43,7 @@ impl Scenario for Saboteur {
     }
 
     fn fault_profile(&self) -> FaultProfile {
-        FaultProfile { kinds: Vec::new(), crashable: Vec::new(), networked: Vec::new() }
+        FaultProfile::default()
     }
 
     fn generate_workload(&self, _rng: &mut StreamRng, _limits: &Limits) -> Vec<WorkloadStep<Operation>> {

@@ -42,7 +42,7 @@ impl Scenario for Panicking {
     }
 
     fn fault_profile(&self) -> FaultProfile {
-        FaultProfile { kinds: Vec::new(), crashable: Vec::new(), networked: Vec::new() }
+        FaultProfile::default()
     }
 
     fn generate_workload(&self, _: &mut StreamRng, _: &Limits) -> Vec<WorkloadStep<u32>> {

@@ -58,7 +58,7 @@ impl Scenario for PingPong {
     }
 
     fn fault_profile(&self) -> FaultProfile {
-        FaultProfile { kinds: Vec::new(), crashable: Vec::new(), networked: Vec::new() }
+        FaultProfile::default()
     }
 
     fn generate_workload(&self, _rng: &mut StreamRng, _limits: &Limits) -> Vec<WorkloadStep<Operation>> {

@@ -6,7 +6,6 @@ use crate::message::ModelRpc;
 use crate::store::Transaction;
 use crate::workload::Operation;
 use fleetsim_sim::{HistoryType, NodeContext, NodeIndex};
-use madsim::time::{sleep, Duration};
 
 /// Submission attempts before the client gives up (outcome unknown).
 pub const SUBMIT_ATTEMPTS_MAX: u32 = 20;
@@ -23,7 +22,7 @@ pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, ope
             node.sim().complete(submission, HistoryType::Ok, node.index(), format!("{job} submitted"));
             return;
         }
-        sleep(Duration::from_millis(SUBMIT_RETRY_MS)).await;
+        node.sleep_ms(SUBMIT_RETRY_MS).await;
     }
     node.step(format!("{job} submission outcome unknown after {SUBMIT_ATTEMPTS_MAX} attempts"));
     node.sim().complete(submission, HistoryType::Info, node.index(), format!("{job} outcome unknown"));

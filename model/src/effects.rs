@@ -74,7 +74,7 @@ impl Effect {
             Effect::SnapshotKept { vm, name } => {
                 let Some(row) = store.vms.rows.get(vm) else { return Ok(()) };
                 let kept = hosts[row.host as usize]
-                    .read(|host| host.snapshots.get(vm).is_some_and(|names| names.contains(name)));
+                    .read_durable(|host| host.snapshots.get(vm).is_some_and(|names| names.contains(name)));
                 if kept {
                     Ok(())
                 } else {
@@ -96,7 +96,7 @@ fn vm_running(store: &StoreData, hosts: &[Disk<HostData>], vm: VmId, host: Optio
     if store.vms.ip_allocations.get(&ip) != Some(&vm) {
         return Err(format!("{ip} of {vm} is not allocated to it"));
     }
-    match hosts[row.host as usize].read(|host| host.vms.get(&vm).map(|physical| physical.ip)) {
+    match hosts[row.host as usize].read_durable(|host| host.vms.get(&vm).map(|physical| physical.ip)) {
         Some(running) if running == ip => Ok(()),
         Some(running) => Err(format!("{vm} runs on host-{} at {running}, its row says {ip}", row.host)),
         None => Err(format!("{vm} does not run on host-{}", row.host)),
@@ -110,7 +110,7 @@ fn vm_gone(store: &StoreData, hosts: &[Disk<HostData>], vm: VmId) -> Result<(), 
     if let Some((ip, _)) = store.vms.ip_allocations.iter().find(|(_, owner)| **owner == vm) {
         return Err(format!("{ip} is still allocated to {vm}"));
     }
-    match hosts.iter().position(|host| host.read(|host| host.vms.contains_key(&vm))) {
+    match hosts.iter().position(|host| host.read_durable(|host| host.vms.contains_key(&vm))) {
         Some(position) => Err(format!("{vm} still runs on host-{position}")),
         None => Ok(()),
     }
@@ -125,7 +125,9 @@ fn instance_running(store: &StoreData, hosts: &[Disk<HostData>], instance: Insta
     if !store.provisioning.resources.contains_key(&instance) {
         return Err(format!("{instance} runs in {vmm} uncharged"));
     }
-    if hosts[host as usize].read(|host| host.vmms.get(&vmm).is_some_and(|physical| physical.instance == instance)) {
+    if hosts[host as usize]
+        .read_durable(|host| host.vmms.get(&vmm).is_some_and(|physical| physical.instance == instance))
+    {
         Ok(())
     } else {
         Err(format!("{vmm} of {instance} is not on host-{host}"))
@@ -140,8 +142,9 @@ fn instance_stopped(store: &StoreData, hosts: &[Disk<HostData>], instance: Insta
         return Err(format!("{instance} is still charged"));
     }
     for (position, host) in hosts.iter().enumerate() {
-        let left =
-            host.read(|host| host.vmms.iter().find(|(_, physical)| physical.instance == instance).map(|(vmm, _)| *vmm));
+        let left = host.read_durable(|host| {
+            host.vmms.iter().find(|(_, physical)| physical.instance == instance).map(|(vmm, _)| *vmm)
+        });
         if let Some(vmm) = left {
             return Err(format!("{vmm} of {instance} is still on host-{position}"));
         }
@@ -176,7 +179,7 @@ pub fn effects_persist(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>, log: 
         if lasting.is_empty() {
             return Ok(());
         }
-        store.read(|data| {
+        store.read_durable(|data| {
             for (job, effect) in lasting {
                 effect.holds(data, &hosts).map_err(|missing| format!("{job} finished Done, but {missing}"))?;
             }

@@ -72,7 +72,7 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
     Invariant::always("unique-ip", move || {
         let mut running: BTreeMap<Ip, (VmId, usize)> = BTreeMap::new();
         for (position, host) in hosts.iter().enumerate() {
-            let clash = host.read(|data| {
+            let clash = host.read_durable(|data| {
                 data.vms.values().find_map(|physical| {
                     let (other, other_host) = running.insert(physical.ip, (physical.vm, position))?;
                     Some(format!(
@@ -85,7 +85,7 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
                 return Err(evidence);
             }
         }
-        store.read(|data| {
+        store.read_durable(|data| {
             let mut owners: BTreeMap<Ip, VmId> = BTreeMap::new();
             for row in data.vms.rows.values() {
                 if let Some(other) = row.ip.and_then(|ip| owners.insert(ip, row.vm)) {
@@ -101,12 +101,12 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
 /// VM, every VMM is its instance's current one, and the reconciler never had to destroy one.
 pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::eventually("no-orphan-vm", move || {
-        let data = store.read(Clone::clone);
+        let data = store.read_durable(Clone::clone);
         if let Some(found) = data.discrepancies.iter().find(|found| found.kind.starts_with("orphan-")) {
             return Err(format!("the reconciler destroyed an orphan at {}ms: {}", found.at_ms, found.evidence));
         }
         for (position, host) in hosts.iter().enumerate() {
-            let physical = host.read(Clone::clone);
+            let physical = host.read_durable(Clone::clone);
             for vm in physical.vms.values() {
                 if data.vms.rows.get(&vm.vm).is_none_or(|row| row.host as usize != position) {
                     return Err(format!("{} runs on host-{position} at {} with no row in the store", vm.vm, vm.ip));
@@ -120,13 +120,13 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
             }
         }
         for row in data.vms.rows.values().filter(|row| row.state == VmState::Running) {
-            if !hosts[row.host as usize].read(|host| host.vms.contains_key(&row.vm)) {
+            if !hosts[row.host as usize].read_durable(|host| host.vms.contains_key(&row.vm)) {
                 return Err(format!("row {} says running on host-{} but the host has no such VM", row.vm, row.host));
             }
         }
         for row in data.instances.rows.values().filter(|row| row.state == InstanceState::Running) {
             let (vmm, host) = row.vmm.expect("a running instance has a VMM");
-            let running = hosts[host as usize].read(|data| data.vmms.get(&vmm).map(|physical| physical.state));
+            let running = hosts[host as usize].read_durable(|data| data.vmms.get(&vmm).map(|physical| physical.state));
             if running != Some(VmmState::Running) {
                 return Err(format!(
                     "{} says running in {vmm} on host-{host} but the host has {running:?}",
@@ -142,7 +142,7 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
 /// job, and the reconciler never had to remove one.
 pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::always("no-leaked-snapshot", move || {
-        store.read(|data| {
+        store.read_durable(|data| {
             if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
                 return Err(format!(
                     "the reconciler removed a leaked snapshot at {}ms: {}",
@@ -151,7 +151,7 @@ pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) ->
             }
             // Runs after every state change: look at the names in place, without copying them.
             for (position, host) in hosts.iter().enumerate() {
-                let leaked = host.read(|host_data| {
+                let leaked = host.read_durable(|host_data| {
                     let mut snapshots = host_data
                         .snapshots
                         .iter()
@@ -175,7 +175,7 @@ pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) ->
 /// `non-negative-counters`: no provisioning counter is ever below zero.
 pub fn non_negative_counters(store: Disk<StoreData>) -> Invariant {
     Invariant::always("non-negative-counters", move || {
-        store.read(|data| {
+        store.read_durable(|data| {
             let negative = data.provisioning.collections.iter().find(|(_, usage)| usage.cpus < 0 || usage.ram_gib < 0);
             match negative {
                 Some((collection, usage)) => {
@@ -206,7 +206,7 @@ fn history(data: &StoreData, collection: Collection) -> String {
 /// under it, and an instance is charged exactly when it has a VMM.
 pub fn counters_conserve(store: Disk<StoreData>) -> Invariant {
     Invariant::eventually("counters-conserve", move || {
-        store.read(|data| {
+        store.read_durable(|data| {
             let mut expected: BTreeMap<Collection, Usage> = BTreeMap::new();
             for row in data.provisioning.resources.values() {
                 let silo = crate::store::provisioning::silo_of(row.project);
@@ -243,7 +243,7 @@ pub fn counters_conserve(store: Disk<StoreData>) -> Invariant {
 /// quiet period (a submission whose outcome stayed unknown counts only if it landed).
 pub fn jobs_terminate(store: Disk<StoreData>) -> Invariant {
     Invariant::finishes("jobs-terminate", move || {
-        store.read(|data| match data.jobs.rows.values().find(|row| !row.state.is_terminal()) {
+        store.read_durable(|data| match data.jobs.rows.values().find(|row| !row.state.is_terminal()) {
             Some(row) => {
                 Err(format!("{} ({:?}) is still {:?} after {} attempts", row.job, row.kind, row.state, row.attempt))
             }
@@ -256,7 +256,7 @@ pub fn jobs_terminate(store: Disk<StoreData>) -> Invariant {
 /// attempt.
 pub fn no_stale_write(store: Disk<StoreData>) -> Invariant {
     Invariant::always("no-stale-write", move || {
-        store.read(|data| match data.claimed_write_last {
+        store.read_durable(|data| match data.claimed_write_last {
             Some(write) if write.attempt != write.current_attempt || !write.running => Err(format!(
                 "a write for {} committed under attempt {} while the job was at attempt {} ({})",
                 write.job,
@@ -273,7 +273,7 @@ pub fn no_stale_write(store: Disk<StoreData>) -> Invariant {
 /// belongs to an instance whose current generation and VMM it was made under.
 pub fn resources_owned(store: Disk<StoreData>) -> Invariant {
     Invariant::always("resources-owned", move || {
-        store.read(|data| {
+        store.read_durable(|data| {
             for (ip, vm) in &data.vms.ip_allocations {
                 if data.vms.rows.get(vm).and_then(|row| row.ip) != Some(*ip) {
                     return Err(format!("{ip} is allocated to {vm}, whose row does not hold it"));
@@ -298,7 +298,7 @@ pub fn resources_owned(store: Disk<StoreData>) -> Invariant {
 /// `no-failed-undo`: no saga gave up on an undo step.
 pub fn no_failed_undo(store: Disk<StoreData>) -> Invariant {
     Invariant::eventually("no-failed-undo", move || {
-        store.read(|data| match data.undo_failures.first() {
+        store.read_durable(|data| match data.undo_failures.first() {
             Some(failure) => Err(format!("{} gave up undoing '{}': {}", failure.job, failure.step, failure.error)),
             None => Ok(()),
         })

@@ -28,6 +28,17 @@ pub struct JobRecord {
 struct Log {
     jobs: BTreeMap<JobId, JobRecord>,
     next_position: u64,
+    changes: u64,
+}
+
+/// A finish the store committed but has not acknowledged yet (its write is not synced): it
+/// keeps its place in the commit order and enters the log once acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a finish enters the log only when acknowledged"]
+pub struct PendingFinish {
+    job: JobId,
+    state: JobState,
+    position: u64,
 }
 
 /// The job history of one run; cheap to clone, shared by the store and the checkers.
@@ -64,8 +75,11 @@ impl JobLog {
         self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records what a committed store request did, as `caller` asked for it.
-    pub fn record(&self, sim: &Sim, caller: NodeIndex, event: JobEvent, reply: &StoreReply) {
+    /// Records what a store request did when the store committed it, as `caller` asked for it.
+    /// Submissions and claims enter the log at once; a finish keeps its place in the commit
+    /// order and enters when the store acknowledges it ([`JobLog::acknowledge`]), so a finish
+    /// lost with an unsynced write never counts as done.
+    pub fn record(&self, sim: &Sim, caller: NodeIndex, event: JobEvent, reply: &StoreReply) -> Option<PendingFinish> {
         match (event, reply) {
             (JobEvent::Submit(job, kind), StoreReply::Done) => self.submitted(sim, caller, job, kind),
             (JobEvent::Claim, StoreReply::Claimed(Some(row))) => {
@@ -73,13 +87,32 @@ impl JobLog {
                 let position = log.take_position();
                 if let Some(record) = log.jobs.get_mut(&row.job) {
                     record.claimed_at = Some(position);
+                    log.changes += 1;
                 }
             }
             (JobEvent::Finish(job, state @ (JobState::Done | JobState::Failed)), StoreReply::Done) => {
-                self.finished(sim, caller, job, state)
+                let position = self.lock().take_position();
+                return Some(PendingFinish { job, state, position });
             }
             _ => {}
         }
+        None
+    }
+
+    /// Records that the store acknowledged a finish it committed earlier.
+    pub fn acknowledge(&self, sim: &Sim, caller: NodeIndex, finish: PendingFinish) {
+        let operation = {
+            let mut log = self.lock();
+            let Some(record) = log.jobs.get_mut(&finish.job).filter(|record| record.finished.is_none()) else {
+                return;
+            };
+            record.finished = Some((finish.state, finish.position));
+            let operation = record.operation;
+            log.changes += 1;
+            operation
+        };
+        let kind = if finish.state == JobState::Done { HistoryType::Ok } else { HistoryType::Fail };
+        sim.complete(operation, kind, caller, format!("{} {:?}", finish.job, finish.state));
     }
 
     fn submitted(&self, sim: &Sim, caller: NodeIndex, job: JobId, kind: JobKind) {
@@ -90,18 +123,7 @@ impl JobLog {
         let mut log = self.lock();
         let submitted_at = log.take_position();
         log.jobs.insert(job, JobRecord { kind, operation, submitted_at, claimed_at: None, finished: None });
-    }
-
-    fn finished(&self, sim: &Sim, caller: NodeIndex, job: JobId, state: JobState) {
-        let operation = {
-            let mut log = self.lock();
-            let position = log.take_position();
-            let Some(record) = log.jobs.get_mut(&job).filter(|record| record.finished.is_none()) else { return };
-            record.finished = Some((state, position));
-            record.operation
-        };
-        let kind = if state == JobState::Done { HistoryType::Ok } else { HistoryType::Fail };
-        sim.complete(operation, kind, caller, format!("{job} {state:?}"));
+        log.changes += 1;
     }
 
     /// Reads every job's record.
@@ -109,9 +131,9 @@ impl JobLog {
         read(&self.lock().jobs)
     }
 
-    /// How many events the log has recorded: it changes exactly when the log does.
+    /// How many changes the log has recorded: it changes exactly when the log does.
     pub fn version(&self) -> u64 {
-        self.lock().next_position
+        self.lock().changes
     }
 }
 

@@ -114,12 +114,12 @@ pub fn monotonic_state(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> In
         let seen = &mut *seen;
         seen.commits = commits;
         if store_moved {
-            if let Some(found) = store.read(|data| advance_store(&mut seen.store, data)) {
+            if let Some(found) = store.read_durable(|data| advance_store(&mut seen.store, data)) {
                 return Err(found);
             }
         }
         for (position, host) in hosts.iter().enumerate().filter(|(position, _)| hosts_moved[*position]) {
-            if let Some(found) = host.read(|data| advance_host(&mut seen.hosts[position], position, data)) {
+            if let Some(found) = host.read_durable(|data| advance_host(&mut seen.hosts[position], position, data)) {
                 return Err(found);
             }
         }

@@ -11,7 +11,6 @@ use crate::names::is_clone_snapshot;
 use crate::store::{Discrepancy, StoreInventory, StoreReply, Transaction};
 use crate::topology::Topology;
 use fleetsim_sim::NodeContext;
-use madsim::time::{sleep, Duration};
 use std::collections::BTreeSet;
 
 /// Pause between two rounds.
@@ -25,27 +24,34 @@ enum Difference {
     LeakedSnapshot { host: u32, source: crate::ids::VmId, name: String },
 }
 
-/// The reconciler's loop; runs until the node crashes.
+/// The reconciler's loop; runs until the node crashes. Its rounds read the store's view as it
+/// may be served, possibly stale; before it repairs anything it reads again, fresh, and repairs
+/// only what the fresh read confirms (a stale view misses rows made since).
 pub async fn run_reconciler(node: NodeContext, rpc: ModelRpc, topology: Topology) {
     let mut suspected: BTreeSet<Difference> = BTreeSet::new();
     loop {
-        sleep(Duration::from_millis(ROUND_MS)).await;
-        let Some(found) = differences(&rpc, &topology).await else { continue };
-        for difference in found.intersection(&suspected) {
+        node.sleep_ms(ROUND_MS).await;
+        let Some(found) = differences(&rpc, &topology, Transaction::Inventory).await else { continue };
+        let seen_twice: BTreeSet<Difference> = found.intersection(&suspected).cloned().collect();
+        suspected = found;
+        if seen_twice.is_empty() {
+            continue;
+        }
+        let Some(confirmed) = differences(&rpc, &topology, Transaction::InventoryLatest).await else { continue };
+        for difference in seen_twice.intersection(&confirmed) {
             repair(&node, &rpc, &topology, difference).await;
         }
-        suspected = found;
     }
 }
 
 /// Reads every host first, then the store (a VM's row exists before the VM does).
-async fn differences(rpc: &ModelRpc, topology: &Topology) -> Option<BTreeSet<Difference>> {
+async fn differences(rpc: &ModelRpc, topology: &Topology, inventory: Transaction) -> Option<BTreeSet<Difference>> {
     let mut inventories = Vec::new();
     for node in &topology.hosts {
         let HostReply::Inventory(inventory) = host(rpc, *node, HostRequest::Inventory).await.ok()? else { return None };
         inventories.push(inventory);
     }
-    let StoreReply::Inventory(desired) = store_plain(rpc, topology.store, Transaction::Inventory).await.ok()? else {
+    let StoreReply::Inventory(desired) = store_plain(rpc, topology.store, inventory).await.ok()? else {
         return None;
     };
     let mut found = BTreeSet::new();
@@ -88,7 +94,7 @@ async fn repair(node: &NodeContext, rpc: &ModelRpc, topology: &Topology, differe
         Difference::LeakedSnapshot { host, source, name } => (
             "leaked-snapshot",
             format!("temporary snapshot {name} of {source} on host-{host} has no unfinished clone job"),
-            (*host, HostRequest::DeleteSnapshot { source: *source, name: name.clone() }),
+            (*host, HostRequest::DeleteSnapshot { source: *source, name: name.clone(), fence: None }),
         ),
     };
     if host(rpc, topology.hosts[request.0 as usize], request.1).await.is_err() {

@@ -4,7 +4,6 @@
 use crate::calls::store_plain;
 use crate::sagas::{run_job, SagaContext};
 use crate::store::{Claim, JobRow, JobState, StoreReply, Transaction};
-use madsim::time::{sleep, Duration};
 
 /// How long a claim lasts before another worker may take the job. Longer than the longest
 /// pause the nemesis injects, so only a crashed worker loses its jobs.
@@ -24,7 +23,7 @@ pub async fn run_worker(saga: SagaContext) {
         let claim = Transaction::ClaimJob { lease_ms: LEASE_MS };
         match store_plain(&saga.rpc, saga.topology.store, claim).await {
             Ok(StoreReply::Claimed(Some(job))) => run_claimed(&saga, job).await,
-            _ => sleep(Duration::from_millis(IDLE_POLL_MS)).await,
+            _ => saga.node.sleep_ms(IDLE_POLL_MS).await,
         }
     }
 }

@@ -14,12 +14,16 @@ pub fn nodes(config: &ControlPlaneConfig) -> Vec<String> {
     nodes
 }
 
-/// Every fault kind, on every node but the client (which only takes part in partitions).
+/// Every fault kind, on every node but the client (which only takes part in partitions); the
+/// workers hold the job leases, and the store's disk takes the storage faults.
 pub fn fault_profile(config: &ControlPlaneConfig) -> FaultProfile {
     let crashable = nodes(config);
     let mut networked = crashable.clone();
     networked.push("client".to_string());
-    FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable, networked }
+    let workers = (1..=config.workers).map(|number| format!("worker-{number}")).collect();
+    FaultProfile::new(&FaultKind::ALL, crashable, networked)
+        .with_leases(workers, fleetsim_model::worker::LEASE_MS)
+        .with_storage(vec!["store".to_string()])
 }
 
 /// The bounds of a control-plane scenario with a chaos phase of `chaos_ms`.

@@ -27,7 +27,7 @@
 //!     fn default_limits(&self) -> Limits { Limits { chaos_ms: 500, quiet_ms_max: 1_000, ..Limits::default() } }
 //!     fn fault_profile(&self) -> FaultProfile {
 //!         let nodes = vec!["server".to_string(), "client".to_string()];
-//!         FaultProfile { kinds: vec![FaultKind::Crash, FaultKind::Duplicate], crashable: nodes[..1].to_vec(), networked: nodes }
+//!         FaultProfile::new(&[FaultKind::Crash, FaultKind::Duplicate], nodes[..1].to_vec(), nodes)
 //!     }
 //!     fn generate_workload(&self, _: &mut StreamRng, _: &Limits) -> Vec<WorkloadStep<u64>> {
 //!         (1..=5).map(|id| WorkloadStep { at_ms: id * 50, operation: id }).collect()
@@ -118,7 +118,7 @@ simulation_only! {
 
     pub use catalog::{BugInfo, InvariantInfo, HARNESS_INVARIANTS};
     pub use config::{FaultStrategy, Limits, RunConfig};
-    pub use disk::Disk;
+    pub use disk::{Disk, Recovery};
     pub use nemesis::{Fault, FaultKind, FaultProfile, FaultWindow};
     pub use node::{InjectedFault, NodeContext, NodeIndex, NodeStatus};
     pub use outcome::{Coverage, Outcome, Verdict, Violation, ViolationClass};

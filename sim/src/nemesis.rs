@@ -31,11 +31,25 @@ pub enum FaultKind {
     Timeout,
     /// Named places in model code crash the node or fail the call, or make the task wait.
     FaultPoint,
+    /// A share of messages is held back for seconds, past call timeouts and leases; some of them
+    /// also arrive on time, so the late copy is a stale duplicate.
+    StaleDelivery,
+    /// A lease holder stops being scheduled for longer than its lease.
+    LongPause,
+    /// A lease holder is cut off from every other node for longer than its lease.
+    LongPartition,
+    /// A node's clock jumps ahead and runs fast or slow: its timeouts, sleeps and leases follow it.
+    ClockSkew,
+    /// A storage node's writes wait for a sync; it crashes with writes not yet synced, which are
+    /// lost, the last of them possibly torn.
+    Disk,
+    /// Reads a node marks as possibly stale are served from a snapshot of its disk of bounded age.
+    StaleRead,
 }
 
 impl FaultKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::Crash,
         FaultKind::Pause,
         FaultKind::Partition,
@@ -46,6 +60,23 @@ impl FaultKind {
         FaultKind::Duplicate,
         FaultKind::Timeout,
         FaultKind::FaultPoint,
+        FaultKind::StaleDelivery,
+        FaultKind::LongPause,
+        FaultKind::LongPartition,
+        FaultKind::ClockSkew,
+        FaultKind::Disk,
+        FaultKind::StaleRead,
+    ];
+
+    /// The kinds that outlive timeouts and leases, drawn from a stream of their own so that adding
+    /// them left the other windows of every seed's plan as they were.
+    pub const OUTLIVING: [FaultKind; 6] = [
+        FaultKind::StaleDelivery,
+        FaultKind::LongPause,
+        FaultKind::LongPartition,
+        FaultKind::ClockSkew,
+        FaultKind::Disk,
+        FaultKind::StaleRead,
     ];
 
     /// The kind's name in reports and on the command line.
@@ -61,6 +92,12 @@ impl FaultKind {
             FaultKind::Duplicate => "duplicate",
             FaultKind::Timeout => "timeout",
             FaultKind::FaultPoint => "fault_point",
+            FaultKind::StaleDelivery => "stale_delivery",
+            FaultKind::LongPause => "long_pause",
+            FaultKind::LongPartition => "long_partition",
+            FaultKind::ClockSkew => "clock_skew",
+            FaultKind::Disk => "disk",
+            FaultKind::StaleRead => "stale_read",
         }
     }
 
@@ -77,6 +114,14 @@ impl FaultKind {
             FaultKind::Duplicate => "deliver a share of all messages twice",
             FaultKind::Timeout => "lose a share of replies: the call ran, the caller times out",
             FaultKind::FaultPoint => "crash or fail at named places in model code, or wait at delay points (BUGGIFY)",
+            FaultKind::StaleDelivery => {
+                "hold a share of messages back for seconds, past timeouts and leases, some as late duplicates"
+            }
+            FaultKind::LongPause => "pause a lease holder for longer than its lease",
+            FaultKind::LongPartition => "cut a lease holder off for longer than its lease",
+            FaultKind::ClockSkew => "jump a node's clock ahead and run it fast or slow (timeouts and leases follow)",
+            FaultKind::Disk => "delay syncs; crash with unsynced writes, which are lost, the last possibly torn",
+            FaultKind::StaleRead => "serve reads marked possibly stale from a snapshot of bounded age",
         }
     }
 }
@@ -129,6 +174,53 @@ pub enum Fault {
         /// Share of replies lost, 0 to 100.
         percent: u8,
     },
+    /// Hold `percent` of all messages back by `delay_ms_min` to `delay_ms_max`; half of them are
+    /// also delivered on time, so the late one is a duplicate.
+    StaleDelivery {
+        /// Share held back, 0 to 100.
+        percent: u8,
+        /// Shortest hold.
+        delay_ms_min: u64,
+        /// Longest hold.
+        delay_ms_max: u64,
+    },
+    /// Pause `node` (a lease holder) for longer than its lease.
+    LongPause {
+        /// Node name.
+        node: String,
+    },
+    /// Cut `node` (a lease holder) off from every other node, both ways, for longer than its lease.
+    LongPartition {
+        /// Node name.
+        node: String,
+    },
+    /// `node`'s clock jumps `jump_ms` ahead when the window starts and runs at `rate_percent` of
+    /// true time until it ends (it never goes back).
+    ClockSkew {
+        /// Node name.
+        node: String,
+        /// Forward jump at the start.
+        jump_ms: u64,
+        /// Speed of the node's clock, in percent of true time.
+        rate_percent: u16,
+    },
+    /// `node`'s disk syncs take up to `sync_ms_max`; when the window ends, the node crashes at its
+    /// next write that is not synced yet and restarts `restart_after_ms` later.
+    Disk {
+        /// Node name.
+        node: String,
+        /// Longest sync.
+        sync_ms_max: u64,
+        /// Delay before the crashed node restarts.
+        restart_after_ms: u64,
+    },
+    /// Reads of `node`'s disk marked possibly stale see a snapshot up to `age_ms_max` old.
+    StaleRead {
+        /// Node name.
+        node: String,
+        /// Oldest snapshot served.
+        age_ms_max: u64,
+    },
 }
 
 impl Fault {
@@ -144,13 +236,25 @@ impl Fault {
             Fault::Latency { .. } => FaultKind::Latency,
             Fault::Duplicate { .. } => FaultKind::Duplicate,
             Fault::Timeout { .. } => FaultKind::Timeout,
+            Fault::StaleDelivery { .. } => FaultKind::StaleDelivery,
+            Fault::LongPause { .. } => FaultKind::LongPause,
+            Fault::LongPartition { .. } => FaultKind::LongPartition,
+            Fault::ClockSkew { .. } => FaultKind::ClockSkew,
+            Fault::Disk { .. } => FaultKind::Disk,
+            Fault::StaleRead { .. } => FaultKind::StaleRead,
         }
     }
 
     /// Every node the fault names.
     pub fn nodes(&self) -> Vec<&str> {
         match self {
-            Fault::Crash { node } | Fault::Pause { node } => vec![node],
+            Fault::Crash { node }
+            | Fault::Pause { node }
+            | Fault::LongPause { node }
+            | Fault::LongPartition { node }
+            | Fault::ClockSkew { node, .. }
+            | Fault::Disk { node, .. }
+            | Fault::StaleRead { node, .. } => vec![node],
             Fault::Partition { side } => side.iter().map(String::as_str).collect(),
             Fault::OneWay { from, to } => vec![from, to],
             _ => Vec::new(),
@@ -170,24 +274,114 @@ pub struct FaultWindow {
 }
 
 /// Which faults a scenario admits and on which nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultProfile {
     /// Fault kinds the scenario admits.
     pub kinds: Vec<FaultKind>,
-    /// Nodes that may crash or pause.
+    /// Nodes that may crash or pause (and whose clocks may be skewed).
     pub crashable: Vec<String>,
     /// Nodes that take part in partitions.
     pub networked: Vec<String>,
+    /// Nodes that hold leases, the targets of `long_pause` and `long_partition`.
+    #[serde(default)]
+    pub lease_holders: Vec<String>,
+    /// The system's longest lease: long faults last longer, stale deliveries are held back
+    /// longer (0: the system declares none, and the long faults are not drawn).
+    #[serde(default)]
+    pub lease_ms: u64,
+    /// Nodes whose `Disk` the `disk` and `stale_read` faults may reach.
+    #[serde(default)]
+    pub storage: Vec<String>,
 }
 
-/// Draws the nemesis's fault windows and the fault point plan of one seed.
+impl FaultProfile {
+    /// A profile admitting `kinds` on the given nodes, with no leases and no storage.
+    pub fn new(kinds: &[FaultKind], crashable: Vec<String>, networked: Vec<String>) -> Self {
+        Self { kinds: kinds.to_vec(), crashable, networked, ..Self::default() }
+    }
+
+    /// The same profile, with the nodes that hold leases of `lease_ms`.
+    pub fn with_leases(mut self, lease_holders: Vec<String>, lease_ms: u64) -> Self {
+        self.lease_holders = lease_holders;
+        self.lease_ms = lease_ms;
+        self
+    }
+
+    /// The same profile, with the nodes whose disks the storage faults reach.
+    pub fn with_storage(mut self, storage: Vec<String>) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Every node the profile names.
+    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+        let lists = [&self.crashable, &self.networked, &self.lease_holders, &self.storage];
+        lists.into_iter().flatten().map(String::as_str)
+    }
+}
+
+/// Slowest a skewed clock runs, in percent of true time.
+pub const CLOCK_RATE_PERCENT_MIN: u16 = 50;
+/// Fastest a skewed clock runs, in percent of true time.
+pub const CLOCK_RATE_PERCENT_MAX: u16 = 200;
+/// The lease assumed for stale deliveries when the profile declares none.
+const LEASE_MS_ASSUMED: u64 = 1_000;
+
+/// Draws the nemesis's fault windows and the fault point plan of one seed: the kinds that
+/// outlive timeouts and leases from `outliving`, the others from `rng`.
 pub fn generate_faults(
+    rng: &mut StreamRng,
+    outliving: &mut StreamRng,
+    profile: &FaultProfile,
+    strategy: FaultStrategy,
+    chaos_ms: u64,
+) -> (Vec<FaultWindow>, FaultPointPlan) {
+    let (mut windows, fault_points) = generate_first_faults(rng, profile, strategy, chaos_ms);
+    windows.extend(generate_outliving_faults(outliving, profile, strategy, chaos_ms));
+    windows.sort_by_key(|window| (window.start_ms, window.duration_ms));
+    (windows, fault_points)
+}
+
+/// The windows of the kinds that outlive timeouts and leases: in swarm, each admitted kind on
+/// with a share drawn per seed (none or half), one or two windows each.
+fn generate_outliving_faults(
+    rng: &mut StreamRng,
+    profile: &FaultProfile,
+    strategy: FaultStrategy,
+    chaos_ms: u64,
+) -> Vec<FaultWindow> {
+    let admitted: Vec<FaultKind> = FaultKind::OUTLIVING
+        .into_iter()
+        .filter(|kind| profile.kinds.contains(kind) && admissible(*kind, profile))
+        .collect();
+    let uniform = match strategy {
+        FaultStrategy::None => return Vec::new(),
+        FaultStrategy::Uniform => true,
+        FaultStrategy::Swarm => false,
+    };
+    let enabled = if uniform { admitted } else { swarm_subset(rng, &admitted) };
+    let mut windows = Vec::new();
+    for kind in enabled {
+        let count = if uniform { 2 } else { rng.gen_range(1..=2) };
+        for _ in 0..count {
+            windows.push(draw_outliving_window(rng, profile, kind, chaos_ms, uniform));
+        }
+    }
+    windows
+}
+
+fn generate_first_faults(
     rng: &mut StreamRng,
     profile: &FaultProfile,
     strategy: FaultStrategy,
     chaos_ms: u64,
 ) -> (Vec<FaultWindow>, FaultPointPlan) {
-    let admitted: Vec<FaultKind> = profile.kinds.iter().copied().filter(|kind| admissible(*kind, profile)).collect();
+    let admitted: Vec<FaultKind> = profile
+        .kinds
+        .iter()
+        .copied()
+        .filter(|kind| !FaultKind::OUTLIVING.contains(kind) && admissible(*kind, profile))
+        .collect();
     let (enabled, windows_per_kind) = match strategy {
         FaultStrategy::None => return (Vec::new(), FaultPointPlan::off()),
         FaultStrategy::Uniform => {
@@ -214,7 +408,6 @@ pub fn generate_faults(
             windows.push(draw_window(rng, profile, kind, chaos_ms, uniform));
         }
     }
-    windows.sort_by_key(|window| (window.start_ms, window.duration_ms));
     let fault_points =
         if enabled.contains(&FaultKind::FaultPoint) { draw_fault_point_plan(rng) } else { FaultPointPlan::off() };
     (windows, fault_points)
@@ -222,10 +415,60 @@ pub fn generate_faults(
 
 fn admissible(kind: FaultKind, profile: &FaultProfile) -> bool {
     match kind {
-        FaultKind::Crash | FaultKind::Pause => !profile.crashable.is_empty(),
+        FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => !profile.crashable.is_empty(),
         FaultKind::Partition | FaultKind::OneWay => profile.networked.len() >= 2,
+        FaultKind::LongPause | FaultKind::LongPartition => profile.lease_ms > 0 && !profile.lease_holders.is_empty(),
+        FaultKind::Disk | FaultKind::StaleRead => !profile.storage.is_empty(),
         _ => true,
     }
+}
+
+/// One window of a kind that outlives timeouts and leases. Long faults last 1.25 to 3 leases;
+/// stale deliveries are held back from just past a lease to three leases.
+fn draw_outliving_window(
+    rng: &mut StreamRng,
+    profile: &FaultProfile,
+    kind: FaultKind,
+    chaos_ms: u64,
+    uniform: bool,
+) -> FaultWindow {
+    let lease_ms = if profile.lease_ms > 0 { profile.lease_ms } else { LEASE_MS_ASSUMED };
+    let start_ms = rng.gen_range(0..chaos_ms.max(10) * 9 / 10);
+    let pick = |rng: &mut StreamRng, nodes: &[String]| nodes.choose(rng).expect("admissible").clone();
+    let short_ms = |rng: &mut StreamRng| {
+        if uniform { chaos_ms / 10 } else { rng.gen_range(chaos_ms / 50..=chaos_ms / 5) }.max(1)
+    };
+    let long_ms = |rng: &mut StreamRng| if uniform { lease_ms * 3 / 2 } else { rng.gen_range(lease_ms * 5 / 4..=lease_ms * 3) };
+    let (duration_ms, fault) = match kind {
+        FaultKind::StaleDelivery => {
+            let percent = if uniform { 10 } else { rng.gen_range(2..=20) };
+            let fault = Fault::StaleDelivery { percent, delay_ms_min: lease_ms + lease_ms / 8, delay_ms_max: lease_ms * 3 };
+            (short_ms(rng), fault)
+        }
+        FaultKind::LongPause => (long_ms(rng), Fault::LongPause { node: pick(rng, &profile.lease_holders) }),
+        FaultKind::LongPartition => (long_ms(rng), Fault::LongPartition { node: pick(rng, &profile.lease_holders) }),
+        FaultKind::ClockSkew => {
+            let node = pick(rng, &profile.crashable);
+            let (jump_ms, rate_percent) = if uniform {
+                (lease_ms / 2, 150)
+            } else {
+                (rng.gen_range(0..=lease_ms), rng.gen_range(CLOCK_RATE_PERCENT_MIN..=CLOCK_RATE_PERCENT_MAX))
+            };
+            (long_ms(rng), Fault::ClockSkew { node, jump_ms, rate_percent })
+        }
+        FaultKind::Disk => {
+            let node = pick(rng, &profile.storage);
+            let (sync_ms_max, restart_after_ms) = if uniform { (5, 100) } else { (rng.gen_range(1..=20), rng.gen_range(10..=500)) };
+            (short_ms(rng), Fault::Disk { node, sync_ms_max, restart_after_ms })
+        }
+        FaultKind::StaleRead => {
+            let node = pick(rng, &profile.storage);
+            let age_ms_max = if uniform { lease_ms / 2 } else { rng.gen_range(lease_ms / 10..=lease_ms * 3 / 2) };
+            (long_ms(rng), Fault::StaleRead { node, age_ms_max })
+        }
+        _ => unreachable!("only the outliving kinds"),
+    };
+    FaultWindow { start_ms, duration_ms, fault }
 }
 
 /// Swarm testing: a share of the window kinds drawn per seed (none or half), then each kind
@@ -287,6 +530,7 @@ fn draw_fault(rng: &mut StreamRng, profile: &FaultProfile, kind: FaultKind, unif
         FaultKind::Duplicate => Fault::Duplicate { percent: percent(rng) },
         FaultKind::Timeout => Fault::Timeout { percent: percent(rng) },
         FaultKind::FaultPoint => unreachable!("fault points are not windows"),
+        _ => unreachable!("the outliving kinds are drawn apart"),
     }
 }
 
@@ -311,16 +555,22 @@ mod tests {
     fn profile() -> FaultProfile {
         let nodes: Vec<String> =
             ["store", "worker-1", "agent-1", "agent-2"].iter().map(|name| name.to_string()).collect();
-        FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable: nodes.clone(), networked: nodes }
+        FaultProfile::new(&FaultKind::ALL, nodes.clone(), nodes)
+            .with_leases(vec!["worker-1".into()], 2_000)
+            .with_storage(vec!["store".into()])
+    }
+
+    fn generate(seed: u64, profile: &FaultProfile, strategy: FaultStrategy) -> (Vec<FaultWindow>, FaultPointPlan) {
+        let (mut first, mut outliving) = (stream_rng(seed, Stream::Nemesis), stream_rng(seed, Stream::Outliving));
+        generate_faults(&mut first, &mut outliving, profile, strategy, 5_000)
     }
 
     #[test]
     fn strategy_none_injects_nothing_and_uniform_every_window_kind() {
-        let mut rng = stream_rng(1, Stream::Nemesis);
-        let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::None, 5_000);
+        let (windows, points) = generate(1, &profile(), FaultStrategy::None);
         assert!(windows.is_empty());
         assert_eq!(points.enable_percent, 0);
-        let (windows, points) = generate_faults(&mut rng, &profile(), FaultStrategy::Uniform, 5_000);
+        let (windows, points) = generate(1, &profile(), FaultStrategy::Uniform);
         let kinds: BTreeSet<FaultKind> = windows.iter().map(|window| window.fault.kind()).collect();
         assert_eq!(kinds.len(), FaultKind::ALL.len() - 1);
         assert_eq!(points.enable_percent, 0);
@@ -329,8 +579,7 @@ mod tests {
     /// The swarm faults of seeds 0..64.
     fn swarm_seeds() -> impl Iterator<Item = (u64, Vec<FaultWindow>, FaultPointPlan)> {
         (0..64).map(|seed| {
-            let (windows, points) =
-                generate_faults(&mut stream_rng(seed, Stream::Nemesis), &profile(), FaultStrategy::Swarm, 5_000);
+            let (windows, points) = generate(seed, &profile(), FaultStrategy::Swarm);
             (seed, windows, points)
         })
     }
@@ -345,6 +594,7 @@ mod tests {
             }
             assert!(!kinds.is_empty());
             assert!(windows.iter().all(|window| window.start_ms < 5_000 && window.duration_ms > 0));
+            assert!(windows.windows(2).all(|pair| pair[0].start_ms <= pair[1].start_ms), "sorted by start");
             subsets.insert(kinds);
         }
         assert!(subsets.len() > 20, "only {} distinct subsets", subsets.len());
@@ -376,8 +626,60 @@ mod tests {
     #[test]
     fn only_swarm_arms_delay_points() {
         for strategy in [FaultStrategy::None, FaultStrategy::Uniform] {
-            let (_, points) = generate_faults(&mut stream_rng(1, Stream::Nemesis), &profile(), strategy, 5_000);
+            let (_, points) = generate(1, &profile(), strategy);
             assert_eq!((points.delay_percent, points.enable_percent), (0, 0), "{strategy:?}");
+        }
+    }
+
+    #[test]
+    fn the_outliving_kinds_leave_the_other_windows_of_every_seed_as_they_were() {
+        let mut without = profile();
+        without.kinds.retain(|kind| !FaultKind::OUTLIVING.contains(kind));
+        for seed in 0..64 {
+            let (windows, points) = generate(seed, &profile(), FaultStrategy::Swarm);
+            let (first_only, first_points) = generate(seed, &without, FaultStrategy::Swarm);
+            let kept: Vec<FaultWindow> =
+                windows.into_iter().filter(|window| !FaultKind::OUTLIVING.contains(&window.fault.kind())).collect();
+            assert_eq!((kept, points), (first_only, first_points), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn long_faults_outlast_the_lease_on_a_lease_holder_and_stale_deliveries_are_held_past_it() {
+        let (mut long, mut stale) = (0, 0);
+        for seed in 0..256 {
+            for window in generate(seed, &profile(), FaultStrategy::Swarm).0 {
+                match &window.fault {
+                    Fault::LongPause { node } | Fault::LongPartition { node } => {
+                        assert_eq!((node.as_str(), window.duration_ms > 2_000), ("worker-1", true), "{window:?}");
+                        long += 1;
+                    }
+                    Fault::StaleDelivery { percent, delay_ms_min, delay_ms_max } => {
+                        assert!(*percent > 0 && *delay_ms_min > 2_000 && delay_ms_max >= delay_ms_min, "{window:?}");
+                        stale += 1;
+                    }
+                    Fault::ClockSkew { rate_percent, jump_ms, .. } => {
+                        assert!((CLOCK_RATE_PERCENT_MIN..=CLOCK_RATE_PERCENT_MAX).contains(rate_percent));
+                        assert!(*jump_ms <= 2_000);
+                    }
+                    Fault::Disk { node, .. } | Fault::StaleRead { node, .. } => assert_eq!(node, "store"),
+                    _ => {}
+                }
+            }
+        }
+        assert!(long > 20 && stale > 10, "{long} long faults, {stale} stale deliveries");
+    }
+
+    #[test]
+    fn a_profile_without_leases_or_storage_gets_none_of_their_faults() {
+        let nodes = vec!["a".to_string(), "b".to_string()];
+        let bare = FaultProfile::new(&FaultKind::ALL, nodes.clone(), nodes);
+        for seed in 0..64 {
+            for window in generate(seed, &bare, FaultStrategy::Uniform).0 {
+                let kind = window.fault.kind();
+                assert!(![FaultKind::LongPause, FaultKind::LongPartition, FaultKind::Disk, FaultKind::StaleRead]
+                    .contains(&kind));
+            }
         }
     }
 }

@@ -11,13 +11,21 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Route {
     /// The message is lost.
     Drop(DropReason),
-    /// The message arrives `copies` times, after `extra_delay_ms` more than the base latency.
+    /// The message arrives `copies` times, after `extra_delay_ms` more than the base latency,
+    /// and once more `late_ms` later when it was held back.
     Deliver {
         /// Extra simulated delay.
         extra_delay_ms: u64,
-        /// 1, or 2 when duplicated.
+        /// 1, 2 when duplicated, 0 when only the late copy arrives.
         copies: u8,
+        /// The delay of a copy held back past timeouts and leases, if any.
+        late_ms: Option<u64>,
     },
+}
+
+impl Route {
+    /// A message delivered once, on time.
+    pub const ON_TIME: Route = Route::Deliver { extra_delay_ms: 0, copies: 1, late_ms: None };
 }
 
 /// Why a message was lost.
@@ -51,6 +59,7 @@ enum ActiveFault {
     Latency(u64),
     Duplicate(u8),
     ReplyLoss(u8),
+    Stale { percent: u8, delay_ms_min: u64, delay_ms_max: u64 },
 }
 
 /// The network faults in force, and the random stream that decides per message.
@@ -95,7 +104,22 @@ impl Network {
             Fault::Latency { extra_ms_max } => ActiveFault::Latency(*extra_ms_max),
             Fault::Duplicate { percent } => ActiveFault::Duplicate(*percent),
             Fault::Timeout { percent } => ActiveFault::ReplyLoss(*percent),
-            Fault::Crash { .. } | Fault::Pause { .. } => return,
+            Fault::StaleDelivery { percent, delay_ms_min, delay_ms_max } => ActiveFault::Stale {
+                percent: *percent,
+                delay_ms_min: *delay_ms_min,
+                delay_ms_max: (*delay_ms_max).max(*delay_ms_min),
+            },
+            Fault::LongPartition { node } => {
+                let Some(node) = resolve(node) else { return };
+                let others = all.iter().copied().filter(|other| *other != node);
+                ActiveFault::Blocked(others.flat_map(|other| [(node, other), (other, node)]).collect())
+            }
+            Fault::Crash { .. }
+            | Fault::Pause { .. }
+            | Fault::LongPause { .. }
+            | Fault::ClockSkew { .. }
+            | Fault::Disk { .. }
+            | Fault::StaleRead { .. } => return,
         };
         self.active.insert(window_id, active);
     }
@@ -113,9 +137,10 @@ impl Network {
     /// Decides the fate of one message from `from` to `to`.
     pub fn route(&mut self, from: NodeIndex, to: NodeIndex, is_reply: bool) -> Route {
         if self.active.is_empty() {
-            return Route::Deliver { extra_delay_ms: 0, copies: 1 };
+            return Route::ON_TIME;
         }
         let (mut loss, mut reply_loss, mut duplicate, mut latency) = (0u8, 0u8, 0u8, 0u64);
+        let mut stale = None;
         for fault in self.active.values() {
             match fault {
                 ActiveFault::AllBlocked if from != to => return Route::Drop(DropReason::Partitioned),
@@ -126,6 +151,9 @@ impl Network {
                 ActiveFault::ReplyLoss(percent) => reply_loss = reply_loss.max(*percent),
                 ActiveFault::Duplicate(percent) => duplicate = duplicate.max(*percent),
                 ActiveFault::Latency(extra) => latency = latency.max(*extra),
+                ActiveFault::Stale { percent, delay_ms_min, delay_ms_max } => {
+                    stale = Some((*percent, *delay_ms_min, *delay_ms_max))
+                }
                 _ => {}
             }
         }
@@ -137,7 +165,17 @@ impl Network {
         }
         let copies = if duplicate > 0 && self.rng.gen_range(0..100) < duplicate { 2 } else { 1 };
         let extra_delay_ms = if latency > 0 { self.rng.gen_range(0..=latency) } else { 0 };
-        Route::Deliver { extra_delay_ms, copies }
+        let Some((percent, delay_ms_min, delay_ms_max)) = stale else {
+            return Route::Deliver { extra_delay_ms, copies, late_ms: None };
+        };
+        if self.rng.gen_range(0..100) >= percent {
+            return Route::Deliver { extra_delay_ms, copies, late_ms: None };
+        }
+        // Held back: half the time only the late copy arrives, half the time it is a stale
+        // duplicate of a copy that arrived on time, with a delay of its own.
+        let late_ms = self.rng.gen_range(delay_ms_min..=delay_ms_max);
+        let copies = if self.rng.gen_bool(0.5) { copies } else { copies - 1 };
+        Route::Deliver { extra_delay_ms, copies, late_ms: Some(late_ms) }
     }
 }
 
@@ -195,6 +233,37 @@ mod tests {
         assert!(delayed > 900, "{delayed}");
         assert!((400..600).contains(&replies_lost), "{replies_lost}");
         network.heal();
-        assert_eq!(network.route(NodeIndex(0), NodeIndex(1), true), Route::Deliver { extra_delay_ms: 0, copies: 1 });
+        assert_eq!(network.route(NodeIndex(0), NodeIndex(1), true), Route::ON_TIME);
+    }
+
+    #[test]
+    fn stale_delivery_holds_its_share_back_past_the_delay_floor_alone_or_as_a_late_duplicate() {
+        let mut network = Network::new(stream_rng(5, Stream::Network));
+        let fault = Fault::StaleDelivery { percent: 30, delay_ms_min: 2_500, delay_ms_max: 6_000 };
+        network.start(1, &fault, resolve, &[]);
+        let (mut alone, mut duplicated, mut on_time) = (0, 0, 0);
+        for _ in 0..1000 {
+            match network.route(NodeIndex(0), NodeIndex(1), false) {
+                Route::Deliver { copies, late_ms: Some(late_ms), .. } => {
+                    assert!((2_500..=6_000).contains(&late_ms), "{late_ms}");
+                    alone += usize::from(copies == 0);
+                    duplicated += usize::from(copies == 1);
+                }
+                Route::Deliver { copies: 1, late_ms: None, .. } => on_time += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!((100..200).contains(&alone) && (100..200).contains(&duplicated), "{alone} {duplicated}");
+        assert_eq!(alone + duplicated + on_time, 1000);
+    }
+
+    #[test]
+    fn long_partition_isolates_its_node_both_ways() {
+        let mut network = Network::new(stream_rng(1, Stream::Network));
+        let all = [NodeIndex(0), NodeIndex(1), NodeIndex(2)];
+        network.start(1, &Fault::LongPartition { node: "n2".into() }, resolve, &all);
+        assert_eq!(network.route(NodeIndex(2), NodeIndex(0), false), Route::Drop(DropReason::Partitioned));
+        assert_eq!(network.route(NodeIndex(1), NodeIndex(2), true), Route::Drop(DropReason::Partitioned));
+        assert_eq!(network.route(NodeIndex(0), NodeIndex(1), false), Route::ON_TIME);
     }
 }

@@ -69,6 +69,17 @@ impl NodeContext {
         self.sim.node_name(self.index)
     }
 
+    /// Milliseconds since the run began by this node's clock, which `clock_skew` windows move
+    /// ahead and speed up or slow down. Leases and deadlines a node judges should use this.
+    pub fn now_ms(&self) -> u64 {
+        self.sim.local_now_us(self.index) / 1000
+    }
+
+    /// Sleeps `duration_ms` by this node's clock (a fast clock wakes early in true time).
+    pub async fn sleep_ms(&self, duration_ms: u64) {
+        madsim::time::sleep(self.sim.local_duration(self.index, duration_ms)).await;
+    }
+
     /// Records a step of the system under test in the trace.
     pub fn step(&self, detail: impl Into<String>) {
         self.sim.trace(self.index, EventKind::Step, detail);

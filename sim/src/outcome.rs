@@ -84,6 +84,10 @@ pub struct Outcome {
     pub wall_ms: u64,
     /// Faults injected, counted per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, counted per effect: messages held back, unsynced writes lost, torn
+    /// writes discarded, reads served from an old snapshot.
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties reached.
     pub coverage: Coverage,
     /// The plan that ran, so the run can be replayed from it alone.

@@ -118,7 +118,9 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let body = Body::Request(request, request_text);
         let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body };
         transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
-        match madsim::time::timeout(Duration::from_millis(timeout_ms), receiver).await {
+        // The caller's clock judges the timeout: a fast clock gives up early.
+        let timeout = sim.local_duration(self.inner.context.index(), timeout_ms);
+        match madsim::time::timeout(timeout, receiver).await {
             Ok(Ok(reply)) => Ok(reply),
             _ => {
                 self.inner.pending().remove(&call_id);
@@ -147,9 +149,13 @@ async fn transmit<Request: Message, Reply: Message>(
     let sim = inner.context.sim();
     let is_reply = matches!(envelope.body, Body::Reply(_));
     let describe = |text: &mut String| detail(text, &envelope.body);
-    let Route::Deliver { extra_delay_ms, copies } = sim.route(inner.context.index(), to, is_reply, &describe) else {
+    let Route::Deliver { extra_delay_ms, copies, late_ms } = sim.route(inner.context.index(), to, is_reply, &describe)
+    else {
         return;
     };
+    if let Some(late_ms) = late_ms {
+        send_later(inner, address, Box::new(envelope.clone()), late_ms);
+    }
     let mut envelope = Some(envelope);
     for copy in 1..=copies {
         let payload = if copy == copies {
@@ -160,13 +166,23 @@ async fn transmit<Request: Message, Reply: Message>(
         if extra_delay_ms == 0 {
             let _ = inner.endpoint.send_to_raw(address, RPC_TAG, payload).await;
         } else {
-            let delayed = inner.clone();
-            madsim::task::spawn(async move {
-                madsim::time::sleep(Duration::from_millis(extra_delay_ms)).await;
-                let _ = delayed.endpoint.send_to_raw(address, RPC_TAG, payload).await;
-            });
+            send_later(inner, address, payload, extra_delay_ms);
         }
     }
+}
+
+/// Sends `payload` after `delay_ms`, from a task of its own (it dies if the sender crashes).
+fn send_later<Request: Message, Reply: Message>(
+    inner: &Arc<Inner<Request, Reply>>,
+    address: SocketAddr,
+    payload: Box<Envelope<Request, Reply>>,
+    delay_ms: u64,
+) {
+    let delayed = inner.clone();
+    madsim::task::spawn(async move {
+        madsim::time::sleep(Duration::from_millis(delay_ms)).await;
+        let _ = delayed.endpoint.send_to_raw(address, RPC_TAG, payload).await;
+    });
 }
 
 /// The endpoint's one receive loop: requests to the handler, replies to their waiting

@@ -86,7 +86,9 @@ pub fn generate_plan<S: Scenario>(
 ) -> Plan<S::Operation> {
     let workload = scenario.generate_workload(&mut stream_rng(seed, Stream::Workload), limits);
     let mut nemesis = stream_rng(seed, Stream::Nemesis);
-    let (faults, fault_points) = generate_faults(&mut nemesis, &scenario.fault_profile(), strategy, limits.chaos_ms);
+    let mut outliving = stream_rng(seed, Stream::Outliving);
+    let profile = scenario.fault_profile();
+    let (faults, fault_points) = generate_faults(&mut nemesis, &mut outliving, &profile, strategy, limits.chaos_ms);
     Plan { workload, faults, fault_points }
 }
 
@@ -143,7 +145,7 @@ fn check_config<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<(), Run
 /// invariant is declared.
 fn check_booted<S: Scenario>(scenario: &S, sim: &Sim, plan_faults: &[FaultWindow]) -> Result<(), RunError> {
     let profile = scenario.fault_profile();
-    let profile_nodes = profile.crashable.iter().chain(&profile.networked).map(String::as_str);
+    let profile_nodes = profile.nodes();
     let plan_nodes = plan_faults.iter().flat_map(|window| window.fault.nodes());
     let named = profile_nodes.map(|node| ("fault profile", node)).chain(plan_nodes.map(|node| ("plan", node)));
     for (place, node) in named {
@@ -317,6 +319,7 @@ fn assemble(
         messages_delivered: 0,
         sim_ms: 0,
         faults: Default::default(),
+        fault_effects: Default::default(),
         coverage: Default::default(),
         trace_tail: Vec::new(),
         history: Vec::new(),
@@ -337,6 +340,7 @@ fn assemble(
         sim_ms: results.sim_ms,
         wall_ms,
         faults: results.faults,
+        fault_effects: results.fault_effects,
         coverage: results.coverage,
         plan,
         limits,

@@ -21,6 +21,10 @@ pub enum Stream {
     FaultPoints = 5,
     /// The madsim runtime's own seed (task scheduling order, base latency).
     Runtime = 6,
+    /// Fault windows of the kinds that outlive timeouts and leases.
+    Outliving = 7,
+    /// Per-operation decisions of storage faults (sync latency, torn writes, stale snapshots).
+    Storage = 8,
 }
 
 /// The SplitMix64 finalizer: a bijective 64-bit mix.

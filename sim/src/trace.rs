@@ -39,6 +39,10 @@ pub enum EventKind {
     Step,
     /// An invariant was violated.
     Violation,
+    /// The network held a message back, to deliver it seconds later.
+    HeldBack,
+    /// A node's disk lost or discarded writes at a crash, or served a stale read.
+    Storage,
 }
 
 impl EventKind {
@@ -60,6 +64,8 @@ impl EventKind {
             EventKind::Workload => "workload",
             EventKind::Step => "step",
             EventKind::Violation => "violation",
+            EventKind::HeldBack => "held_back",
+            EventKind::Storage => "storage",
         }
     }
 }

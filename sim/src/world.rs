@@ -12,6 +12,7 @@ use crate::property::Invariant;
 use crate::seed::{stream_rng, Stream, StreamRng};
 use crate::trace::{Event, EventKind, Trace};
 use madsim::runtime::{Handle, NodeHandle};
+use rand::Rng;
 use madsim::task::NodeId;
 use madsim::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,49 @@ struct NodeEntry {
     handle: NodeHandle,
     address: SocketAddr,
     status: NodeStatus,
+    clock: Clock,
+    storage: StorageFaults,
+    crash_hooks: Vec<CrashHook>,
+}
+
+/// What a node's disk does at a crash of the node: it forgets what was not synced.
+pub(crate) type CrashHook = Arc<dyn Fn(&Sim) + Send + Sync>;
+
+/// A node's clock: true time, plus how far it has run ahead (or behind), at a rate.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    /// Local minus true time at `since_us`.
+    offset_us: i64,
+    /// True time the current rate began.
+    since_us: u64,
+    /// Speed in percent of true time.
+    rate_percent: u16,
+}
+
+impl Clock {
+    const TRUE: Clock = Clock { offset_us: 0, since_us: 0, rate_percent: 100 };
+
+    fn local_us(&self, true_us: u64) -> u64 {
+        let drift = (true_us - self.since_us.min(true_us)) as i64 * (i64::from(self.rate_percent) - 100) / 100;
+        (true_us as i64 + self.offset_us + drift).max(0) as u64
+    }
+
+    /// The same clock from `true_us` on, at `rate_percent`, `jump_us` further ahead.
+    fn rebased(&self, true_us: u64, jump_us: u64, rate_percent: u16) -> Clock {
+        let offset_us = self.local_us(true_us) as i64 - true_us as i64 + jump_us as i64;
+        Clock { offset_us, since_us: true_us, rate_percent }
+    }
+}
+
+/// The storage faults in force on one node.
+#[derive(Clone, Copy, Debug, Default)]
+struct StorageFaults {
+    /// Longest sync while a `disk` window is in force or armed (0: syncs are instant).
+    sync_ms_max: u64,
+    /// After a `disk` window: crash at the next unsynced write, restarting this much later.
+    crash_armed: Option<u64>,
+    /// While a `stale_read` window is in force: the oldest snapshot a marked read may see.
+    stale_age_ms_max: Option<u64>,
 }
 
 /// What a world is made from.
@@ -72,6 +116,8 @@ struct State {
     sometimes: BTreeMap<String, u64>,
     violations: Vec<Violation>,
     faults: BTreeMap<String, u64>,
+    fault_effects: BTreeMap<String, u64>,
+    storage_rng: StreamRng,
     next_call_id: u64,
     messages_delivered: u64,
     stopped: bool,
@@ -110,6 +156,8 @@ pub struct WorldResults {
     pub sim_ms: u64,
     /// Faults injected per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect (messages held back, writes lost, stale reads served).
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties reached.
     pub coverage: Coverage,
     /// The kept trace events, oldest first.
@@ -133,6 +181,8 @@ impl Sim {
             sometimes: setup.sometimes_catalog.into_iter().map(|name| (name, 0)).collect(),
             violations: Vec::new(),
             faults: BTreeMap::new(),
+            fault_effects: BTreeMap::new(),
+            storage_rng: stream_rng(setup.seed, Stream::Storage),
             next_call_id: 0,
             messages_delivered: 0,
             stopped: false,
@@ -247,8 +297,15 @@ impl Sim {
                 }
             })
             .build();
-        let entry =
-            NodeEntry { name: Arc::from(name), handle, address: SocketAddr::new(ip, RPC_PORT), status: NodeStatus::Up };
+        let entry = NodeEntry {
+            name: Arc::from(name),
+            handle,
+            address: SocketAddr::new(ip, RPC_PORT),
+            status: NodeStatus::Up,
+            clock: Clock::TRUE,
+            storage: StorageFaults::default(),
+            crash_hooks: Vec::new(),
+        };
         self.state().nodes.push(entry);
         index
     }
@@ -318,8 +375,105 @@ impl Sim {
         if crashed {
             self.trace(index, EventKind::Crash, "node crashed");
             Handle::current().kill(self.madsim_id(index));
+            let hooks = self.state().nodes[index.0 as usize].crash_hooks.clone();
+            for hook in hooks {
+                hook(self);
+            }
         }
         crashed
+    }
+
+    /// Runs `hook` every time node `index` crashes (a disk forgetting its unsynced writes).
+    pub(crate) fn on_crash(&self, index: NodeIndex, hook: CrashHook) {
+        self.state().nodes[index.0 as usize].crash_hooks.push(hook);
+    }
+
+    /// Node `index`'s clock, in simulated microseconds since the run began as the node sees them.
+    pub fn local_now_us(&self, index: NodeIndex) -> u64 {
+        let now_us = self.now_us();
+        match index {
+            NodeIndex::NEMESIS => now_us,
+            NodeIndex(position) => self.state().nodes[position as usize].clock.local_us(now_us),
+        }
+    }
+
+    /// The true duration of `local_ms` on node `index`'s clock, at its current rate.
+    pub fn local_duration(&self, index: NodeIndex, local_ms: u64) -> Duration {
+        let rate = match index {
+            NodeIndex::NEMESIS => 100,
+            NodeIndex(position) => self.state().nodes[position as usize].clock.rate_percent,
+        };
+        if rate == 100 {
+            Duration::from_millis(local_ms)
+        } else {
+            Duration::from_micros(local_ms * 1000 * 100 / u64::from(rate))
+        }
+    }
+
+    fn set_clock(&self, index: NodeIndex, jump_ms: u64, rate_percent: u16) {
+        let now_us = self.now_us();
+        let mut state = self.state();
+        let clock = &mut state.nodes[index.0 as usize].clock;
+        *clock = clock.rebased(now_us, jump_ms * 1000, rate_percent.max(1));
+    }
+
+    fn storage_of(&self, index: NodeIndex) -> StorageFaults {
+        match index {
+            NodeIndex::NEMESIS => StorageFaults::default(),
+            NodeIndex(position) => self.state().nodes[position as usize].storage,
+        }
+    }
+
+    fn change_storage(&self, index: NodeIndex, change: impl FnOnce(&mut StorageFaults)) {
+        change(&mut self.state().nodes[index.0 as usize].storage);
+    }
+
+    /// Whether node `index`'s disk writes wait for a sync (inside a `disk` window, or armed after it).
+    pub(crate) fn syncs_delayed(&self, index: NodeIndex) -> bool {
+        self.storage_of(index).sync_ms_max > 0
+    }
+
+    /// How long the next sync of node `index`'s disk takes (0 outside `disk` windows).
+    pub(crate) fn sync_delay_ms(&self, index: NodeIndex) -> u64 {
+        let sync_ms_max = self.storage_of(index).sync_ms_max;
+        if sync_ms_max == 0 {
+            return 0;
+        }
+        self.state().storage_rng.gen_range(1..=sync_ms_max)
+    }
+
+    /// Node `index`'s disk wrote without syncing: crashes the node if a `disk` window armed it.
+    pub(crate) fn unsynced_write(&self, index: NodeIndex) {
+        let Some(restart_after_ms) = self.storage_of(index).crash_armed else { return };
+        self.change_storage(index, |storage| (storage.crash_armed, storage.sync_ms_max) = (None, 0));
+        self.crash_and_restart_later(index, restart_after_ms);
+    }
+
+    /// Node `index`'s disk lost `writes` unsynced writes at a crash; whether the last was torn.
+    pub(crate) fn writes_lost(&self, index: NodeIndex, writes: u64) -> bool {
+        let torn = self.state().storage_rng.gen_bool(0.5);
+        self.count_effect("disk: unsynced writes lost at a crash", writes);
+        self.count_effect("disk: torn writes discarded at recovery", u64::from(torn));
+        let tail = if torn { ", the last one torn and discarded" } else { "" };
+        self.trace(index, EventKind::Storage, format!("{writes} unsynced writes lost{tail}"));
+        torn
+    }
+
+    /// The oldest snapshot a possibly stale read of node `index`'s disk may see, if any.
+    pub(crate) fn stale_age_ms_max(&self, index: NodeIndex) -> Option<u64> {
+        self.storage_of(index).stale_age_ms_max
+    }
+
+    /// Picks one of `choices` for a possibly stale read.
+    pub(crate) fn pick_snapshot(&self, choices: usize) -> usize {
+        self.state().storage_rng.gen_range(0..choices)
+    }
+
+    /// Counts `count` effects of a fault (a message held back, a write lost, a stale read).
+    pub fn count_effect(&self, effect: &str, count: u64) {
+        if count > 0 {
+            *self.state().fault_effects.entry(effect.to_string()).or_insert(0) += count;
+        }
     }
 
     /// Restarts node `index` if it is crashed; its init runs again.
@@ -372,10 +526,20 @@ impl Sim {
     pub fn start_fault(&self, window_id: u64, fault: &Fault) {
         self.count_fault(fault.kind());
         self.trace(NodeIndex::NEMESIS, EventKind::FaultStart, format!("window {window_id}: {fault:?}"));
-        match fault {
-            Fault::Crash { node } => drop(self.node_index(node).map(|index| self.crash(index))),
-            Fault::Pause { node } => drop(self.node_index(node).map(|index| self.pause(index))),
-            network_fault => {
+        let node = fault.nodes().first().and_then(|name| self.node_index(name));
+        match (fault, node) {
+            (Fault::Crash { .. }, Some(index)) => drop(self.crash(index)),
+            (Fault::Pause { .. } | Fault::LongPause { .. }, Some(index)) => drop(self.pause(index)),
+            (Fault::ClockSkew { jump_ms, rate_percent, .. }, Some(index)) => {
+                self.set_clock(index, *jump_ms, *rate_percent)
+            }
+            (Fault::Disk { sync_ms_max, .. }, Some(index)) => {
+                self.change_storage(index, |storage| storage.sync_ms_max = (*sync_ms_max).max(1))
+            }
+            (Fault::StaleRead { age_ms_max, .. }, Some(index)) => {
+                self.change_storage(index, |storage| storage.stale_age_ms_max = Some(*age_ms_max))
+            }
+            (network_fault, _) => {
                 let mut state = self.state();
                 let names: BTreeMap<String, NodeIndex> = state
                     .nodes
@@ -392,9 +556,17 @@ impl Sim {
     /// Ends fault window `window_id`.
     pub fn stop_fault(&self, window_id: u64, fault: &Fault) {
         self.trace(NodeIndex::NEMESIS, EventKind::FaultStop, format!("window {window_id}: {:?}", fault.kind()));
-        match fault {
-            Fault::Crash { node } => drop(self.node_index(node).map(|index| self.restart(index))),
-            Fault::Pause { node } => drop(self.node_index(node).map(|index| self.resume(index))),
+        let node = fault.nodes().first().and_then(|name| self.node_index(name));
+        match (fault, node) {
+            (Fault::Crash { .. }, Some(index)) => drop(self.restart(index)),
+            (Fault::Pause { .. } | Fault::LongPause { .. }, Some(index)) => drop(self.resume(index)),
+            (Fault::ClockSkew { .. }, Some(index)) => self.set_clock(index, 0, 100),
+            (Fault::Disk { restart_after_ms, .. }, Some(index)) => {
+                self.change_storage(index, |storage| storage.crash_armed = Some(*restart_after_ms))
+            }
+            (Fault::StaleRead { .. }, Some(index)) => {
+                self.change_storage(index, |storage| storage.stale_age_ms_max = None)
+            }
             _ => self.state().network.stop(window_id),
         }
     }
@@ -402,9 +574,15 @@ impl Sim {
     /// The heal phase: no more faults; every node restarted or resumed, every link repaired.
     pub fn heal(&self) {
         {
+            let now_us = self.now_us();
             let mut state = self.state();
             state.network.heal();
             state.fault_points.deactivate();
+            for node in &mut state.nodes {
+                node.storage = StorageFaults::default();
+                // A healed clock keeps the time it shows: clocks never go back.
+                node.clock = node.clock.rebased(now_us, 0, 100);
+            }
         }
         for index in self.nodes() {
             self.restart(index);
@@ -429,7 +607,7 @@ impl Sim {
                 text.push(' ');
                 EventKind::Drop
             }
-            Route::Deliver { copies, extra_delay_ms } => {
+            Route::Deliver { copies, extra_delay_ms, late_ms: None } => {
                 let _ = write!(text, "+{extra_delay_ms}ms ");
                 if copies == 2 {
                     EventKind::Duplicate
@@ -437,7 +615,14 @@ impl Sim {
                     EventKind::Send
                 }
             }
+            Route::Deliver { copies, extra_delay_ms, late_ms: Some(late_ms) } => {
+                let _ = write!(text, "{copies} on time (+{extra_delay_ms}ms), 1 held back +{late_ms}ms ");
+                EventKind::HeldBack
+            }
         };
+        if let Route::Deliver { late_ms: Some(_), .. } = route {
+            self.count_effect("stale_delivery: messages held back", 1);
+        }
         detail(&mut text);
         self.trace_with_peer(from, None, kind, text);
         route
@@ -581,6 +766,7 @@ impl Sim {
             messages_delivered: state.messages_delivered,
             sim_ms: state.ended_us.unwrap_or(last_us) / 1000,
             faults: state.faults.clone(),
+            fault_effects: state.fault_effects.clone(),
             coverage: Coverage {
                 fault_points: state.fault_points.counts().clone(),
                 sometimes: state.sometimes.clone(),

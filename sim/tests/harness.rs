@@ -94,7 +94,7 @@ impl Scenario for Probe {
 
     fn fault_profile(&self) -> FaultProfile {
         let nodes = vec!["server-0".to_string(), "server-1".to_string(), "client".to_string()];
-        FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable: nodes[..2].to_vec(), networked: nodes }
+        FaultProfile::new(&FaultKind::ALL, nodes[..2].to_vec(), nodes)
     }
 
     fn invariants(&self) -> Vec<InvariantInfo> {

@@ -85,7 +85,7 @@ impl Scenario for Echo {
     fn fault_profile(&self) -> FaultProfile {
         let server = if self.misspelt_profile { "sever" } else { "server" };
         let crashable = vec![server.to_string()];
-        FaultProfile { kinds: FaultKind::ALL.to_vec(), networked: vec![server.to_string(), "client".into()], crashable }
+        FaultProfile::new(&FaultKind::ALL, crashable, vec![server.to_string(), "client".into()])
     }
 
     fn generate_workload(&self, _rng: &mut StreamRng, _limits: &Limits) -> Vec<WorkloadStep<Operation>> {

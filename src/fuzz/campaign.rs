@@ -359,6 +359,7 @@ fn failed_outcome(config: &RunConfig, invariant: &str, message: String) -> Outco
         sim_ms: 0,
         wall_ms: 0,
         faults: Default::default(),
+        fault_effects: Default::default(),
         coverage: Default::default(),
         plan: serde_json::Value::Null,
         limits: config.limits.clone().unwrap_or_default(),

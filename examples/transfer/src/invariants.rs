@@ -29,7 +29,7 @@ pub const CATALOG: &[InvariantInfo] = &[
 fn in_flight(banks: &[Disk<BankData>]) -> BTreeMap<u64, i64> {
     let mut flight = BTreeMap::new();
     for bank in banks {
-        bank.read(|data| {
+        bank.read_durable(|data| {
             for Line { transfer, entry, amount } in &data.ledger {
                 let signed = if *entry == Entry::Debit { *amount } else { -*amount };
                 *flight.entry(*transfer).or_insert(0) += signed;
@@ -43,14 +43,14 @@ fn in_flight(banks: &[Disk<BankData>]) -> BTreeMap<u64, i64> {
 pub fn money_conserved(banks: Vec<Disk<BankData>>, coordinator: Disk<Ledger>) -> Invariant {
     Invariant::always("money-conserved", move || {
         let flight = in_flight(&banks);
-        let balances: i64 = banks.iter().map(|bank| bank.read(|data| data.balance)).sum();
+        let balances: i64 = banks.iter().map(|bank| bank.read_durable(|data| data.balance)).sum();
         let total = balances + flight.values().sum::<i64>();
         let opening = OPENING_BALANCE * banks.len() as i64;
         if total != opening {
             return Err(format!("balances {balances} plus in flight make {total}, not the opening {opening}"));
         }
         let amounts: BTreeMap<u64, i64> =
-            coordinator.read(|ledger| ledger.iter().map(|(id, row)| (*id, row.transfer.amount)).collect());
+            coordinator.read_durable(|ledger| ledger.iter().map(|(id, row)| (*id, row.transfer.amount)).collect());
         match flight.iter().find(|(id, moved)| **moved < 0 || **moved > amounts.get(id).copied().unwrap_or(0)) {
             Some((id, moved)) => Err(format!(
                 "transfer {id} of {} has {moved} in flight: more came in than went out, or more went out than it moves",
@@ -74,7 +74,7 @@ pub fn transfers_settle(banks: Vec<Disk<BankData>>) -> Invariant {
 /// `transfers-finish`, checked at the end of the quiet period.
 pub fn transfers_finish(coordinator: Disk<Ledger>) -> Invariant {
     Invariant::finishes("transfers-finish", move || {
-        coordinator.read(|ledger| match ledger.values().find(|row| !row.stage.is_terminal()) {
+        coordinator.read_durable(|ledger| match ledger.values().find(|row| !row.stage.is_terminal()) {
             Some(row) => Err(format!("transfer {} is still {:?}", row.transfer.id, row.stage)),
             None => Ok(()),
         })

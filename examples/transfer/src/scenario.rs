@@ -71,7 +71,7 @@ impl Scenario for Transfers {
         let crashable: Vec<String> = ["coordinator", "bank-a", "bank-b"].map(String::from).to_vec();
         let mut networked = crashable.clone();
         networked.push("client".to_string());
-        FaultProfile { kinds: FaultKind::ALL.to_vec(), crashable, networked }
+        FaultProfile::new(&FaultKind::ALL, crashable, networked)
     }
 
     fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Transfer>> {

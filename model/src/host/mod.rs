@@ -10,7 +10,6 @@ pub use physical::{HostData, PhysicalVm, PhysicalVmm, VmmState};
 use crate::ids::{InstanceId, Ip, VmId, VmmId};
 use crate::message::{ModelRpc, Reply, Request};
 use fleetsim_sim::{Disk, Handler, NodeContext, NodeIndex};
-use madsim::time::{sleep, Duration};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -40,6 +39,8 @@ pub enum HostRequest {
         source: VmId,
         /// The snapshot's name.
         name: String,
+        /// The job claim's fencing token.
+        fence: Option<u64>,
     },
     /// Delete a snapshot; refused while another operation holds the source.
     DeleteSnapshot {
@@ -47,6 +48,8 @@ pub enum HostRequest {
         source: VmId,
         /// The snapshot's name.
         name: String,
+        /// The job claim's fencing token (none from the reconciler).
+        fence: Option<u64>,
     },
     /// The snapshots of `source`.
     ListSnapshots(VmId),
@@ -200,8 +203,12 @@ impl Agent {
         match request {
             HostRequest::CreateVm { vm, ip } => self.commit(|data| create_vm(data, vm, ip)),
             HostRequest::DestroyVm(vm) => self.commit(|data| destroy_vm(data, vm)),
-            HostRequest::CreateSnapshot { source, name } => self.snapshot_operation(source, name, true).await,
-            HostRequest::DeleteSnapshot { source, name } => self.snapshot_operation(source, name, false).await,
+            HostRequest::CreateSnapshot { source, name, fence } => {
+                self.snapshot_operation(source, name, fence, true).await
+            }
+            HostRequest::DeleteSnapshot { source, name, fence } => {
+                self.snapshot_operation(source, name, fence, false).await
+            }
             HostRequest::ListSnapshots(source) => self.disk.read(|data| {
                 HostReply::Snapshots(
                     data.snapshots.get(&source).map(|names| names.iter().cloned().collect()).unwrap_or_default(),
@@ -237,15 +244,20 @@ impl Agent {
     }
 
     /// Creates or deletes a snapshot while holding the source for a short while.
-    async fn snapshot_operation(&self, source: VmId, name: String, create: bool) -> HostReply {
+    async fn snapshot_operation(&self, source: VmId, name: String, fence: Option<u64>, create: bool) -> HostReply {
         if !self.process.take_source(source) {
             self.node.sim().sometimes("a snapshot operation was refused: source locked", true);
             return HostReply::Refused(HostError::SourceLocked);
         }
-        sleep(Duration::from_millis(self.millis(SNAPSHOT_MS_MAX))).await;
+        self.node.sleep_ms(self.millis(SNAPSHOT_MS_MAX)).await;
         let reply = self.commit(|data| {
             if !data.vms.contains_key(&source) {
                 return HostReply::Refused(HostError::NotFound);
+            }
+            // A create held back in the network past a later attempt's delete must not bring
+            // the snapshot back: every attempt's fencing token is higher than the last one's.
+            if !data.admit_snapshot(&name, fence) {
+                return HostReply::Refused(HostError::Fenced);
             }
             let names = data.snapshots.entry(source).or_default();
             let changed = if create { names.insert(name.clone()) } else { names.remove(&name) };
@@ -268,7 +280,7 @@ impl Agent {
             self.node.sim().sometimes("a clone was refused: source locked", true);
             return HostReply::Refused(HostError::SourceLocked);
         }
-        sleep(Duration::from_millis(self.millis(CLONE_MS_MAX))).await;
+        self.node.sleep_ms(self.millis(CLONE_MS_MAX)).await;
         let reply = self.commit(|data| {
             let has_snapshot = data.snapshots.get(&source).is_some_and(|names| names.contains(&snapshot));
             if !data.vms.contains_key(&source) || !has_snapshot {
@@ -292,7 +304,7 @@ impl Agent {
         if physical.state == VmmState::Running {
             return HostReply::Done;
         }
-        sleep(Duration::from_millis(self.millis(VMM_SETUP_MS_MAX))).await;
+        self.node.sleep_ms(self.millis(VMM_SETUP_MS_MAX)).await;
         self.commit(|data| {
             if let Some(physical) = data.vmms.get_mut(&vmm) {
                 physical.state = VmmState::Running;

@@ -6,7 +6,6 @@ use crate::calls::store_plain;
 use crate::host::{Agent, VmmState};
 use crate::ids::{InstanceId, VmmId};
 use crate::store::{Transaction, VmmObservation};
-use madsim::time::{sleep, Duration};
 use rand::Rng;
 
 /// Longest wait for the VMM's initial state.
@@ -28,7 +27,7 @@ pub fn spawn(agent: Agent, instance: InstanceId, vmm: VmmId, generation: u64) {
 
 async fn watch(agent: Agent, instance: InstanceId, vmm: VmmId, generation: u64) {
     let initial_ms = agent.node.sim().model_rng(|rng| rng.gen_range(1..=INITIAL_STATE_MS_MAX));
-    sleep(Duration::from_millis(initial_ms)).await;
+    agent.node.sleep_ms(initial_ms).await;
     let mut reported = None;
     loop {
         let observation = {
@@ -47,7 +46,7 @@ async fn watch(agent: Agent, instance: InstanceId, vmm: VmmId, generation: u64) 
         if observation == VmmObservation::Destroyed {
             return;
         }
-        sleep(Duration::from_millis(POLL_MS)).await;
+        agent.node.sleep_ms(POLL_MS).await;
     }
 }
 
@@ -61,6 +60,6 @@ async fn report(agent: &Agent, instance: InstanceId, vmm: VmmId, generation: u64
                 .step(format!("monitor reports {vmm} {observation:?} at generation {generation} (attempt {attempt})"));
             return;
         }
-        sleep(Duration::from_millis(REPORT_RETRY_MS)).await;
+        agent.node.sleep_ms(REPORT_RETRY_MS).await;
     }
 }

@@ -51,6 +51,10 @@ pub struct HostData {
     /// The highest fencing token seen per instance: an operation with a lower one comes from a
     /// worker whose claim was taken over, and is refused.
     pub instance_fences: BTreeMap<InstanceId, u64>,
+    /// The highest fencing token seen per snapshot name (names are per job, so only the
+    /// attempts of one job share one): a create or delete with a lower one is refused.
+    #[serde(default)]
+    pub snapshot_fences: BTreeMap<String, u64>,
 }
 
 impl HostData {
@@ -59,6 +63,18 @@ impl HostData {
     pub fn admit(&mut self, instance: InstanceId, fence: Option<u64>) -> bool {
         let Some(fence) = fence else { return true };
         let highest = self.instance_fences.entry(instance).or_insert(0);
+        if fence < *highest {
+            return false;
+        }
+        *highest = fence;
+        true
+    }
+
+    /// Admits a snapshot operation on `name` made under `fence` (none: the reconciler's) and
+    /// remembers the highest token; refuses a stale one.
+    pub fn admit_snapshot(&mut self, name: &str, fence: Option<u64>) -> bool {
+        let Some(fence) = fence else { return true };
+        let highest = self.snapshot_fences.entry(name.to_string()).or_insert(0);
         if fence < *highest {
             return false;
         }

@@ -29,11 +29,12 @@ pub async fn clone_vm(saga: &SagaContext, source: VmId, target: VmId) -> Result<
     if saga.bug(CLONE_SNAPSHOT_NOT_IDEMPOTENT) {
         // clone-snapshot-not-idempotent (seed 000): create without looking for a leftover; the
         // cleanup is a deferred best effort that a crash or a refused call skips.
-        saga.host(host, HostRequest::CreateSnapshot { source, name: name.clone() }).await?;
+        saga.host(host, HostRequest::CreateSnapshot { source, name: name.clone(), fence: saga.fence() }).await?;
         saga.fault_point("clone_vm.after_snapshot_create").await?;
         let cloned = saga.host(host, HostRequest::Clone { source, snapshot: name.clone(), target, ip }).await;
         saga.fault_point("clone_vm.after_clone").await?;
-        let cleanup = saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone() }).await;
+        let cleanup =
+            saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
         if let Err(error) = cleanup {
             saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error:?}"));
         }
@@ -44,13 +45,15 @@ pub async fn clone_vm(saga: &SagaContext, source: VmId, target: VmId) -> Result<
         let cloned = saga.host(host, HostRequest::Clone { source, snapshot: name.clone(), target, ip }).await;
         if let Err(StepError::Host(HostError::Gone)) = cloned {
             // The target was deleted before the clone ran: clean up and give the target back.
-            let deleted = saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone() }).await;
+            let deleted =
+                saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
             already_done(deleted, StepError::Host(HostError::NotFound))?;
             return super::give_back_vm(saga, target, ip).await.map(|()| false);
         }
         cloned?;
         saga.fault_point("clone_vm.after_clone").await?;
-        let deleted = saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone() }).await;
+        let deleted =
+            saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
         if saga.bug(CLONE_UNSERIALIZED) {
             // clone-unserialized (seed 000): the original cleanup is a deferred best effort; with
             // clones of one source running at once the source is often locked and it fails.
@@ -74,7 +77,8 @@ async fn prepare_snapshot(saga: &SagaContext, host: u32, source: VmId, name: &st
         return Err(StepError::Protocol);
     };
     for snapshot in existing.into_iter().filter(|snapshot| is_clone_snapshot(snapshot)) {
-        let deleted = saga.host(host, HostRequest::DeleteSnapshot { source, name: snapshot.clone() }).await;
+        let deleted =
+            saga.host(host, HostRequest::DeleteSnapshot { source, name: snapshot.clone(), fence: saga.fence() }).await;
         if snapshot == name {
             saga.node.sim().sometimes("a clone retry removed its own leftover snapshot", deleted.is_ok());
             already_done(deleted, StepError::Host(HostError::NotFound))?;
@@ -82,6 +86,6 @@ async fn prepare_snapshot(saga: &SagaContext, host: u32, source: VmId, name: &st
             saga.node.step(format!("orphaned snapshot {snapshot} on {source} removed"));
         }
     }
-    saga.host(host, HostRequest::CreateSnapshot { source, name: name.to_string() }).await?;
+    saga.host(host, HostRequest::CreateSnapshot { source, name: name.to_string(), fence: saga.fence() }).await?;
     Ok(())
 }

@@ -22,7 +22,6 @@ use crate::message::ModelRpc;
 use crate::store::{Claim, JobKind, StoreReply, Transaction, UndoFailure};
 use crate::topology::Topology;
 use fleetsim_sim::NodeContext;
-use madsim::time::{sleep, Duration};
 
 /// Attempts of one undo step before the saga records it as failed.
 pub const UNDO_ATTEMPTS_MAX: u32 = 40;
@@ -85,7 +84,7 @@ impl SagaContext {
                 ) => return Err(error),
                 Err(error) => last = error,
             }
-            sleep(Duration::from_millis(UNDO_RETRY_MS)).await;
+            self.node.sleep_ms(UNDO_RETRY_MS).await;
         }
         let job = self.claim.map(|claim| claim.job).unwrap_or(crate::ids::JobId(0));
         let failure = UndoFailure { job, step: step.to_string(), error: format!("{last:?}") };

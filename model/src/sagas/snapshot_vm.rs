@@ -17,7 +17,8 @@ pub async fn snapshot_vm(saga: &SagaContext, vm: VmId) -> Result<bool, StepError
     };
     saga.fault_point("snapshot_vm.before_snapshot").await?;
     let name = kept_snapshot(saga.claim.expect("a snapshot runs as a job").job);
-    let created = saga.host(row.host, HostRequest::CreateSnapshot { source: vm, name: name.clone() }).await;
+    let created =
+        saga.host(row.host, HostRequest::CreateSnapshot { source: vm, name: name.clone(), fence: saga.fence() }).await;
     already_done(created, StepError::Host(HostError::AlreadyExists))?;
     saga.node.step(format!("{name} of {vm} taken on host-{}", row.host));
     Ok(true)

@@ -134,8 +134,11 @@ pub enum Transaction {
         /// What the monitor saw.
         observation: VmmObservation,
     },
-    /// What the reconciler compares hosts against: VM rows, instances, live clone snapshots.
+    /// What the reconciler compares hosts against: VM rows, instances, live clone snapshots, as
+    /// a lagging replica may serve it (under `stale_read` faults, from an old snapshot).
     Inventory,
+    /// The same, from the latest committed state.
+    InventoryLatest,
     /// The reconciler repaired a difference.
     RecordDiscrepancy(Discrepancy),
     /// A saga gave up on an undo step.
@@ -323,7 +326,7 @@ impl StoreData {
                 self.instances.mark_running(instance, vmm);
                 Ok(StoreReply::Done)
             }
-            Transaction::Inventory => Ok(StoreReply::Inventory(self.inventory())),
+            Transaction::Inventory | Transaction::InventoryLatest => Ok(StoreReply::Inventory(self.inventory())),
             Transaction::RecordDiscrepancy(discrepancy) => {
                 push_bounded(&mut self.discrepancies, discrepancy);
                 Ok(StoreReply::Done)
@@ -404,27 +407,46 @@ fn push_bounded<T>(list: &mut Vec<T>, item: T) {
 /// does to jobs goes into `log`.
 pub fn store_handler(context: NodeContext, disk: Disk<StoreData>, log: JobLog) -> Handler<Request, Reply> {
     Arc::new(move |caller, request| {
-        let reply = match request {
-            Request::Store(request) => {
-                let event = JobEvent::of(&request);
-                let sim = context.sim();
-                let environment = Environment {
-                    caller,
-                    now_ms: sim.now_ms(),
-                    unconditional_counter_delete: sim.bug(UNCONDITIONAL_COUNTER_DELETE),
-                    clone_unserialized: sim.bug(CLONE_UNSERIALIZED),
-                };
-                let (reply, observed) = disk.commit(&context, |data| data.apply(&environment, request));
-                if let Some(property) = observed {
-                    sim.sometimes(property, true);
-                }
-                if let Some(event) = event {
-                    log.record(sim, caller, event, &reply);
-                }
-                Reply::Store(reply)
+        let (context, disk, log) = (context.clone(), disk.clone(), log.clone());
+        Box::pin(async move {
+            match request {
+                Request::Store(request) => Reply::Store(serve(&context, &disk, &log, caller, request).await),
+                Request::Host(_) => Reply::Unsupported,
             }
-            Request::Host(_) => Reply::Unsupported,
-        };
-        Box::pin(async move { reply })
+        })
     })
+}
+
+/// Runs one request: a possibly stale read from a snapshot, anything else as a transaction that
+/// is synced before it is acknowledged. Leases and retry times are judged by the store's clock.
+async fn serve(
+    context: &NodeContext,
+    disk: &Disk<StoreData>,
+    log: &JobLog,
+    caller: NodeIndex,
+    request: StoreRequest,
+) -> StoreReply {
+    if let (None, Transaction::Inventory) = (&request.claim, &request.transaction) {
+        return disk.read_possibly_stale(context, |data| StoreReply::Inventory(data.inventory()));
+    }
+    let event = JobEvent::of(&request);
+    let sim = context.sim();
+    let environment = Environment {
+        caller,
+        now_ms: context.now_ms(),
+        unconditional_counter_delete: sim.bug(UNCONDITIONAL_COUNTER_DELETE),
+        clone_unserialized: sim.bug(CLONE_UNSERIALIZED),
+    };
+    let (reply, observed) = disk.commit(context, |data| data.apply(&environment, request));
+    if let Some(property) = observed {
+        sim.sometimes(property, true);
+    }
+    let finish = event.and_then(|event| log.record(sim, caller, event, &reply));
+    // Nothing is acknowledged before it is durable: a crash before the sync loses the write and
+    // the reply with it, so the caller sees an unknown outcome, never a forgotten success.
+    disk.sync(context).await;
+    if let Some(finish) = finish {
+        log.acknowledge(sim, caller, finish);
+    }
+    reply
 }
