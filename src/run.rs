@@ -66,6 +66,9 @@ fn print_text(program: &str, outcome: &Outcome, strategy: FaultStrategy, with_tr
     );
     let faults: Vec<String> = outcome.faults.iter().map(|(kind, count)| format!("{kind}={count}")).collect();
     outln!("  faults: {}", if faults.is_empty() { "none".to_string() } else { faults.join(" ") });
+    for (effect, count) in &outcome.fault_effects {
+        outln!("  fault effect: {effect}: {count}");
+    }
     for violation in &outcome.violations {
         outln!(
             "  violation {} ({:?}) at {}ms: {}",

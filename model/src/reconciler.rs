@@ -25,40 +25,66 @@ enum Difference {
 }
 
 /// The reconciler's loop; runs until the node crashes. Its rounds read the store's view as it
-/// may be served, possibly stale; before it repairs anything it reads again, fresh, and repairs
-/// only what the fresh read confirms (a stale view misses rows made since).
+/// may be served, possibly stale. Before it repairs a difference two rounds saw, it confirms it
+/// fresh: every host, the store's latest view, then every host again, and only a difference both
+/// host reads show against that view counts (a stale view misses rows made since, and a view
+/// read between a host's teardown and the store's catching up shows a VMM about to vanish).
 pub async fn run_reconciler(node: NodeContext, rpc: ModelRpc, topology: Topology) {
     let mut suspected: BTreeSet<Difference> = BTreeSet::new();
     loop {
         node.sleep_ms(ROUND_MS).await;
-        let Some(found) = differences(&rpc, &topology, Transaction::Inventory).await else { continue };
+        let Some(found) = differences(&rpc, &topology).await else { continue };
         let seen_twice: BTreeSet<Difference> = found.intersection(&suspected).cloned().collect();
         suspected = found;
         if seen_twice.is_empty() {
             continue;
         }
-        let Some(confirmed) = differences(&rpc, &topology, Transaction::InventoryLatest).await else { continue };
+        let Some(confirmed) = confirmed_differences(&rpc, &topology).await else { continue };
         for difference in seen_twice.intersection(&confirmed) {
             repair(&node, &rpc, &topology, difference).await;
         }
     }
 }
 
-/// Reads every host first, then the store (a VM's row exists before the VM does).
-async fn differences(rpc: &ModelRpc, topology: &Topology, inventory: Transaction) -> Option<BTreeSet<Difference>> {
+/// Reads every host first, then the store as it may be served (a VM's row exists before the VM
+/// does).
+async fn differences(rpc: &ModelRpc, topology: &Topology) -> Option<BTreeSet<Difference>> {
+    let inventories = read_hosts(rpc, topology).await?;
+    let desired = read_store(rpc, topology, Transaction::Inventory).await?;
+    Some(compare_all(&inventories, &desired))
+}
+
+/// The differences that every host shows both before and after the store's latest view.
+async fn confirmed_differences(rpc: &ModelRpc, topology: &Topology) -> Option<BTreeSet<Difference>> {
+    let before = read_hosts(rpc, topology).await?;
+    let desired = read_store(rpc, topology, Transaction::InventoryLatest).await?;
+    let after = read_hosts(rpc, topology).await?;
+    let confirmed = compare_all(&before, &desired).intersection(&compare_all(&after, &desired)).cloned().collect();
+    Some(confirmed)
+}
+
+async fn read_hosts(rpc: &ModelRpc, topology: &Topology) -> Option<Vec<HostInventory>> {
     let mut inventories = Vec::new();
     for node in &topology.hosts {
         let HostReply::Inventory(inventory) = host(rpc, *node, HostRequest::Inventory).await.ok()? else { return None };
         inventories.push(inventory);
     }
-    let StoreReply::Inventory(desired) = store_plain(rpc, topology.store, inventory).await.ok()? else {
-        return None;
-    };
+    Some(inventories)
+}
+
+async fn read_store(rpc: &ModelRpc, topology: &Topology, inventory: Transaction) -> Option<StoreInventory> {
+    match store_plain(rpc, topology.store, inventory).await.ok()? {
+        StoreReply::Inventory(desired) => Some(desired),
+        _ => None,
+    }
+}
+
+fn compare_all(inventories: &[HostInventory], desired: &StoreInventory) -> BTreeSet<Difference> {
     let mut found = BTreeSet::new();
     for (position, inventory) in inventories.iter().enumerate() {
-        compare(position as u32, inventory, &desired, &mut found);
+        compare(position as u32, inventory, desired, &mut found);
     }
-    Some(found)
+    found
 }
 
 fn compare(host: u32, actual: &HostInventory, desired: &StoreInventory, found: &mut BTreeSet<Difference>) {

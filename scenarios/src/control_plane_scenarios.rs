@@ -50,7 +50,7 @@ pub const DELETE: ControlPlaneScenario = ControlPlaneScenario {
         create_delete(rng, &mut workload, 12, config.hosts, 70, window_ms);
         workload
     },
-    sometimes: &["a stale claim was fenced off"],
+    sometimes: &["a stale claim was fenced off", "a host fenced off a stale operation"],
     crash_sagas: &["create_vm", "delete_vm"],
     sagas: &["create_vm", "delete_vm"],
 };
@@ -70,6 +70,8 @@ pub const CLONE: ControlPlaneScenario = ControlPlaneScenario {
         "a clone was refused: source locked",
         "a snapshot operation was refused: source locked",
         "a clone retry removed its own leftover snapshot",
+        "a stale claim was fenced off",
+        "a host fenced off a stale operation",
     ],
     crash_sagas: &["clone_vm", "snapshot_vm"],
     sagas: &["create_vm", "delete_vm", "clone_vm", "snapshot_vm"],
@@ -89,6 +91,8 @@ pub const START_STOP: ControlPlaneScenario = ControlPlaneScenario {
     sometimes: &[
         "a start saga unwound after a timeout",
         "a stale monitor report arrived after a newer generation charged",
+        "a stale claim was fenced off",
+        "a host fenced off a stale operation",
     ],
     crash_sagas: &["start_instance", "stop_instance"],
     sagas: &["start_instance", "stop_instance"],
@@ -107,7 +111,11 @@ pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
         start_stop(rng, &mut workload, config.instances, 8, window_ms);
         workload
     },
-    sometimes: &["a stale claim was fenced off", "a start saga unwound after a timeout"],
+    sometimes: &[
+        "a stale claim was fenced off",
+        "a host fenced off a stale operation",
+        "a start saga unwound after a timeout",
+    ],
     crash_sagas: &[],
     sagas: &["create_vm", "delete_vm", "clone_vm", "snapshot_vm", "start_instance", "stop_instance"],
 };

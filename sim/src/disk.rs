@@ -28,6 +28,8 @@ struct Journal<T> {
     synced: Option<T>,
     /// Writes made since the last sync.
     unsynced_writes: u64,
+    /// Writes ever made.
+    writes: u64,
     /// Snapshots for possibly stale reads, oldest first, with the true time they were taken.
     snapshots: VecDeque<(u64, T)>,
     /// The node that writes the disk, known from its first commit.
@@ -64,7 +66,7 @@ impl<T> Disk<T> {
     /// A disk holding `value`.
     pub fn new(value: T) -> Self {
         let journal =
-            Journal { synced: None, unsynced_writes: 0, snapshots: VecDeque::new(), owner: None, recovery: None };
+            Journal { synced: None, unsynced_writes: 0, writes: 0, snapshots: VecDeque::new(), owner: None, recovery: None };
         let cell = Cell { value: Mutex::new(value), journal: Mutex::new(journal), commits: AtomicU64::new(0) };
         Self { cell: Arc::new(cell) }
     }
@@ -99,8 +101,7 @@ impl<T> Disk<T> {
 
 impl<T: Clone + Send + 'static> Disk<T> {
     /// Writes the state atomically, then lets the safety invariants look at the change. Inside a
-    /// `disk` window the write is not durable until a [`Disk::sync`] returns, and when the window
-    /// has ended the node crashes right after its next such write.
+    /// `disk` window the write is not durable until a [`Disk::sync`] started after it returns.
     pub fn commit<R>(&self, context: &NodeContext, write: impl FnOnce(&mut T) -> R) -> R {
         let (sim, index) = (context.sim(), context.index());
         let delayed_sync = sim.syncs_delayed(index);
@@ -112,13 +113,16 @@ impl<T: Clone + Send + 'static> Disk<T> {
                 journal.owner = Some(index);
                 self.forget_unsynced_at_crashes(sim, index);
             }
-            if delayed_sync {
-                if journal.synced.is_none() {
-                    journal.synced = Some(value.clone());
-                }
-                journal.unsynced_writes += 1;
+            if delayed_sync && journal.synced.is_none() {
+                journal.synced = Some(value.clone());
             }
             let result = write(&mut value);
+            journal.writes += 1;
+            if delayed_sync {
+                journal.unsynced_writes += 1;
+            } else {
+                (journal.synced, journal.unsynced_writes) = (None, 0);
+            }
             match stale_age_ms_max {
                 Some(age_ms_max) => journal.keep_snapshot(sim.now_ms(), age_ms_max, &value),
                 None => journal.snapshots.clear(),
@@ -127,31 +131,46 @@ impl<T: Clone + Send + 'static> Disk<T> {
         };
         self.cell.commits.fetch_add(1, Ordering::Relaxed);
         sim.state_changed();
-        if delayed_sync {
-            sim.unsynced_write(index);
-        }
         result
     }
 
-    /// Makes every write so far durable. Instant outside `disk` windows; inside them it takes a
-    /// simulated while, and a crash meanwhile loses the writes.
+    /// Makes every write made before it durable (writes made while it runs wait for the next).
+    /// Instant outside `disk` windows; inside them it takes a simulated while, and a crash
+    /// meanwhile loses the writes. After a `disk` window the node crashes in its next sync that
+    /// has writes to make durable, and this never returns.
     pub async fn sync(&self, context: &NodeContext) {
+        let (sim, index) = (context.sim(), context.index());
         if lock(&self.cell.journal).synced.is_none() {
             return;
         }
-        let delay_ms = context.sim().sync_delay_ms(context.index());
+        if sim.crash_if_armed(index) {
+            // The kill takes effect at the next await: stop here so nothing runs past it.
+            std::future::pending::<()>().await;
+        }
+        let delay_ms = sim.sync_delay_ms(index);
+        let (covered, snapshot) = {
+            let value = lock(&self.cell.value);
+            let journal = lock(&self.cell.journal);
+            (journal.writes, (delay_ms > 0).then(|| value.clone()))
+        };
         if delay_ms > 0 {
             madsim::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
         }
         let synced = {
             let _value = lock(&self.cell.value);
             let mut journal = lock(&self.cell.journal);
-            journal.unsynced_writes = 0;
-            journal.synced.take().is_some()
+            let Some(_) = journal.synced else { return };
+            let written_since = journal.writes - covered;
+            if written_since > journal.unsynced_writes {
+                return; // an earlier sync already covered more
+            }
+            journal.unsynced_writes = written_since;
+            journal.synced = if written_since == 0 { None } else { snapshot };
+            true
         };
         if synced {
             self.cell.commits.fetch_add(1, Ordering::Relaxed);
-            context.sim().state_changed();
+            sim.state_changed();
         }
     }
 

@@ -204,8 +204,8 @@ pub enum Fault {
         /// Speed of the node's clock, in percent of true time.
         rate_percent: u16,
     },
-    /// `node`'s disk syncs take up to `sync_ms_max`; when the window ends, the node crashes at its
-    /// next write that is not synced yet and restarts `restart_after_ms` later.
+    /// `node`'s disk syncs take up to `sync_ms_max`; when the window ends, the node crashes in its
+    /// next sync with writes not synced yet (they are lost) and restarts `restart_after_ms` later.
     Disk {
         /// Node name.
         node: String,

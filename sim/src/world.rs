@@ -442,11 +442,12 @@ impl Sim {
         self.state().storage_rng.gen_range(1..=sync_ms_max)
     }
 
-    /// Node `index`'s disk wrote without syncing: crashes the node if a `disk` window armed it.
-    pub(crate) fn unsynced_write(&self, index: NodeIndex) {
-        let Some(restart_after_ms) = self.storage_of(index).crash_armed else { return };
+    /// Node `index`'s disk is about to sync writes: crashes the node if a `disk` window armed it.
+    pub(crate) fn crash_if_armed(&self, index: NodeIndex) -> bool {
+        let Some(restart_after_ms) = self.storage_of(index).crash_armed else { return false };
         self.change_storage(index, |storage| (storage.crash_armed, storage.sync_ms_max) = (None, 0));
         self.crash_and_restart_later(index, restart_after_ms);
+        true
     }
 
     /// Node `index`'s disk lost `writes` unsynced writes at a crash; whether the last was torn.

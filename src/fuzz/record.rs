@@ -43,6 +43,9 @@ pub struct RecordedRun {
     pub sim_ms: u64,
     /// Faults injected, per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect.
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault and delay points that fired, with how often.
     pub fault_points_fired: BTreeMap<String, u64>,
     /// The `fleetsim run` line that reruns it.
@@ -71,6 +74,7 @@ impl RecordedRun {
             messages_delivered: outcome.messages_delivered,
             sim_ms: outcome.sim_ms,
             faults: record.faults.clone(),
+            fault_effects: record.fault_effects.clone(),
             fault_points_fired,
             command: crate::report::failure::rerun_command(program, outcome, strategy),
         }

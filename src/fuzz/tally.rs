@@ -23,6 +23,9 @@ pub struct RunRecord {
     pub signature: Option<Signature>,
     /// Faults injected, per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect (messages held back, unsynced writes lost, stale reads).
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties reached.
     pub coverage: Coverage,
 }
@@ -43,6 +46,7 @@ impl RunRecord {
             invariants,
             signature: Signature::of(outcome),
             faults: outcome.faults.clone(),
+            fault_effects: outcome.fault_effects.clone(),
             coverage: outcome.coverage.clone(),
         }
     }
@@ -85,6 +89,9 @@ pub struct Tally {
     pub by_scenario: BTreeMap<String, ScenarioTally>,
     /// Faults injected, per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect, summed over runs.
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties, summed over runs.
     pub coverage: Coverage,
     /// Distinct failures by signature file stem.
@@ -122,6 +129,7 @@ impl Tally {
         let scenario = self.by_scenario.entry(record.scenario.clone()).or_default();
         scenario.runs += 1;
         add_counts(&mut self.faults, &record.faults);
+        add_counts(&mut self.fault_effects, &record.fault_effects);
         add_coverage(&mut self.coverage, &record.coverage);
         let Some(signature) = &record.signature else { return };
         self.failures += 1;
@@ -167,6 +175,7 @@ impl Tally {
             mine.failures += scenario.failures;
         }
         add_counts(&mut self.faults, &other.faults);
+        add_counts(&mut self.fault_effects, &other.fault_effects);
         add_coverage(&mut self.coverage, &other.coverage);
         for entry in other.distinct.values() {
             self.add_failure(entry.clone());

@@ -78,6 +78,9 @@ pub struct FailureReport {
     pub fault_windows: Vec<FaultWindow>,
     /// Faults injected, per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect.
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Hash over the whole trace; a replay must reproduce it.
     pub trace_hash: String,
     /// Trace events of the run.
@@ -166,6 +169,7 @@ impl FailureReport {
             violations: outcome.violations.clone(),
             fault_windows: fault_windows.unwrap_or_default(),
             faults: outcome.faults.clone(),
+            fault_effects: outcome.fault_effects.clone(),
             trace_hash: outcome.trace_hash.clone(),
             events: outcome.events,
             sim_ms: outcome.sim_ms,

@@ -175,5 +175,9 @@ fn coverage(html: &mut String, summary: &Summary) {
     for (kind, count) in &summary.faults {
         let _ = writeln!(html, "<tr><td>{}</td><td class=\"number\">{count}</td></tr>", escape(kind));
     }
+    html.push_str("</table>\n<table><tr><th>fault effect</th><th>times</th></tr>\n");
+    for (effect, count) in &summary.fault_effects {
+        let _ = writeln!(html, "<tr><td>{}</td><td class=\"number\">{count}</td></tr>", escape(effect));
+    }
     html.push_str("</table>\n");
 }

@@ -70,6 +70,10 @@ pub struct Summary {
     pub by_scenario: BTreeMap<String, ScenarioTally>,
     /// Faults injected, per kind.
     pub faults: BTreeMap<String, u64>,
+    /// What the faults did, per effect: messages held back, unsynced writes lost, torn writes
+    /// discarded, reads served from an old snapshot.
+    #[serde(default)]
+    pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties.
     pub coverage: CoverageSummary,
     /// Each distinct failure: signature, earliest seed, count and report file.
@@ -134,6 +138,7 @@ impl Summary {
             by_invariant: tally.by_invariant.clone(),
             by_scenario: tally.by_scenario.clone(),
             faults: tally.faults.clone(),
+            fault_effects: tally.fault_effects.clone(),
             coverage: CoverageSummary {
                 fault_points: tally.coverage.fault_points.clone(),
                 sometimes: tally.coverage.sometimes.clone(),
@@ -154,6 +159,7 @@ impl Summary {
             by_invariant: self.by_invariant.clone(),
             by_scenario: self.by_scenario.clone(),
             faults: self.faults.clone(),
+            fault_effects: self.fault_effects.clone(),
             signatures_dropped: self.signatures_dropped,
             ..Tally::default()
         };

@@ -93,6 +93,13 @@ fn header(html: &mut String, report: &FailureReport, reproduced: bool) {
         );
     }
     html.push_str("</table>\n");
+    if !report.fault_effects.is_empty() {
+        html.push_str("<p>What the faults did: ");
+        let effects: Vec<String> =
+            report.fault_effects.iter().map(|(effect, count)| format!("{} ({count})", escape(effect))).collect();
+        html.push_str(&effects.join("; "));
+        html.push_str(".</p>\n");
+    }
 }
 
 fn told(kind: EventKind) -> bool {
@@ -107,6 +114,8 @@ fn told(kind: EventKind) -> bool {
             | EventKind::Violation
             | EventKind::Phase
             | EventKind::Workload
+            | EventKind::HeldBack
+            | EventKind::Storage
     )
 }
 
@@ -141,6 +150,8 @@ fn sentence(event: &Event) -> String {
         EventKind::Restart => format!("{at} {} restarted: {}.", event.node, event.detail),
         EventKind::FaultPoint => format!("{at} a fault point fired on {}: {}.", event.node, event.detail),
         EventKind::Violation => format!("{at} an invariant was violated: {}.", event.detail),
+        EventKind::HeldBack => format!("{at} the network held a message from {} back: {}.", event.node, event.detail),
+        EventKind::Storage => format!("{at} the disk of {} lost data at a crash: {}.", event.node, event.detail),
         _ => format!("{at} {}: {}.", event.node, event.detail),
     }
 }

@@ -14,6 +14,17 @@ use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+/// What a snapshot operation does to the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SnapshotChange {
+    Create,
+    Delete,
+    Retire,
+}
+
+/// The `sometimes` property of a host refusing an operation whose fencing token is stale.
+pub const FENCED_AT_HOST: &str = "a host fenced off a stale operation";
+
 /// Longest snapshot creation or deletion, holding the source.
 pub const SNAPSHOT_MS_MAX: u64 = 40;
 /// Longest clone, holding the source (longer than a call timeout: callers may give up).
@@ -49,6 +60,16 @@ pub enum HostRequest {
         /// The snapshot's name.
         name: String,
         /// The job claim's fencing token (none from the reconciler).
+        fence: Option<u64>,
+    },
+    /// Delete a snapshot for good: its name can never be created again, so a create held back
+    /// in the network cannot bring it back. Done when it is gone already.
+    RetireSnapshot {
+        /// The VM.
+        source: VmId,
+        /// The snapshot's name.
+        name: String,
+        /// The job claim's fencing token.
         fence: Option<u64>,
     },
     /// The snapshots of `source`.
@@ -200,14 +221,24 @@ impl Agent {
     }
 
     async fn handle(&self, request: HostRequest) -> HostReply {
+        let reply = self.serve(request).await;
+        let fenced = matches!(reply, HostReply::Refused(HostError::Fenced));
+        self.node.sim().sometimes(FENCED_AT_HOST, fenced);
+        reply
+    }
+
+    async fn serve(&self, request: HostRequest) -> HostReply {
         match request {
             HostRequest::CreateVm { vm, ip } => self.commit(|data| create_vm(data, vm, ip)),
             HostRequest::DestroyVm(vm) => self.commit(|data| destroy_vm(data, vm)),
             HostRequest::CreateSnapshot { source, name, fence } => {
-                self.snapshot_operation(source, name, fence, true).await
+                self.snapshot_operation(source, name, fence, SnapshotChange::Create).await
             }
             HostRequest::DeleteSnapshot { source, name, fence } => {
-                self.snapshot_operation(source, name, fence, false).await
+                self.snapshot_operation(source, name, fence, SnapshotChange::Delete).await
+            }
+            HostRequest::RetireSnapshot { source, name, fence } => {
+                self.snapshot_operation(source, name, fence, SnapshotChange::Retire).await
             }
             HostRequest::ListSnapshots(source) => self.disk.read(|data| {
                 HostReply::Snapshots(
@@ -244,7 +275,13 @@ impl Agent {
     }
 
     /// Creates or deletes a snapshot while holding the source for a short while.
-    async fn snapshot_operation(&self, source: VmId, name: String, fence: Option<u64>, create: bool) -> HostReply {
+    async fn snapshot_operation(
+        &self,
+        source: VmId,
+        name: String,
+        fence: Option<u64>,
+        change: SnapshotChange,
+    ) -> HostReply {
         if !self.process.take_source(source) {
             self.node.sim().sometimes("a snapshot operation was refused: source locked", true);
             return HostReply::Refused(HostError::SourceLocked);
@@ -259,12 +296,19 @@ impl Agent {
             if !data.admit_snapshot(&name, fence) {
                 return HostReply::Refused(HostError::Fenced);
             }
+            if change == SnapshotChange::Create && data.retired_snapshots.contains(&name) {
+                return HostReply::Refused(HostError::Gone);
+            }
+            if change == SnapshotChange::Retire {
+                data.retired_snapshots.insert(name.clone());
+            }
             let names = data.snapshots.entry(source).or_default();
-            let changed = if create { names.insert(name.clone()) } else { names.remove(&name) };
-            match (changed, create) {
-                (true, _) => HostReply::Done,
-                (false, true) => HostReply::Refused(HostError::AlreadyExists),
-                (false, false) => HostReply::Refused(HostError::NotFound),
+            let changed =
+                if change == SnapshotChange::Create { names.insert(name.clone()) } else { names.remove(&name) };
+            match (changed, change) {
+                (true, _) | (false, SnapshotChange::Retire) => HostReply::Done,
+                (false, SnapshotChange::Create) => HostReply::Refused(HostError::AlreadyExists),
+                (false, SnapshotChange::Delete) => HostReply::Refused(HostError::NotFound),
             }
         });
         self.process.free_source(source);

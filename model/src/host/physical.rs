@@ -55,6 +55,9 @@ pub struct HostData {
     /// attempts of one job share one): a create or delete with a lower one is refused.
     #[serde(default)]
     pub snapshot_fences: BTreeMap<String, u64>,
+    /// Snapshot names deleted for good: they are never created again.
+    #[serde(default)]
+    pub retired_snapshots: BTreeSet<String>,
 }
 
 impl HostData {

@@ -45,23 +45,23 @@ pub async fn clone_vm(saga: &SagaContext, source: VmId, target: VmId) -> Result<
         let cloned = saga.host(host, HostRequest::Clone { source, snapshot: name.clone(), target, ip }).await;
         if let Err(StepError::Host(HostError::Gone)) = cloned {
             // The target was deleted before the clone ran: clean up and give the target back.
-            let deleted =
-                saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
-            already_done(deleted, StepError::Host(HostError::NotFound))?;
+            saga.host(host, HostRequest::RetireSnapshot { source, name: name.clone(), fence: saga.fence() }).await?;
             return super::give_back_vm(saga, target, ip).await.map(|()| false);
         }
         cloned?;
         saga.fault_point("clone_vm.after_clone").await?;
-        let deleted =
-            saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
+        let fence = saga.fence();
         if saga.bug(CLONE_UNSERIALIZED) {
             // clone-unserialized (seed 000): the original cleanup is a deferred best effort; with
             // clones of one source running at once the source is often locked and it fails.
+            let deleted = saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence }).await;
             if let Err(error) = deleted {
                 saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error:?}"));
             }
         } else {
-            already_done(deleted, StepError::Host(HostError::NotFound))?;
+            // Retired, not only deleted: a create of this attempt held back in the network must
+            // not bring the snapshot back once the job finished.
+            saga.host(host, HostRequest::RetireSnapshot { source, name: name.clone(), fence }).await?;
         }
         saga.fault_point("clone_vm.after_snapshot_delete").await?;
     }
@@ -86,6 +86,11 @@ async fn prepare_snapshot(saga: &SagaContext, host: u32, source: VmId, name: &st
             saga.node.step(format!("orphaned snapshot {snapshot} on {source} removed"));
         }
     }
-    saga.host(host, HostRequest::CreateSnapshot { source, name: name.to_string(), fence: saga.fence() }).await?;
-    Ok(())
+    let created =
+        saga.host(host, HostRequest::CreateSnapshot { source, name: name.to_string(), fence: saga.fence() }).await;
+    match created {
+        // An earlier attempt cloned and retired the snapshot: the clone step finds its target.
+        Err(StepError::Host(HostError::Gone)) => Ok(()),
+        created => created.map(|_| ()),
+    }
 }

@@ -34,7 +34,13 @@ pub async fn start_instance(saga: &SagaContext, instance: InstanceId) -> Result<
     }
     registered?;
     saga.fault_point("start_instance.after_register").await?;
-    saga.store(Transaction::Charge(instance, generation)).await?;
+    let charged = saga.store(Transaction::Charge(instance, generation)).await;
+    if let Err(error @ StepError::Store(StoreError::Released)) = charged {
+        // An unwind of an earlier attempt released this generation: finish it, start anew.
+        unwind(saga, instance, vmm, host, generation).await?;
+        return Err(error);
+    }
+    charged?;
     saga.node.step(format!("{instance} charged at generation {generation}"));
     saga.fault_point("start_instance.after_charge").await?;
     match saga.host(host, HostRequest::EnsureRunning { instance, vmm, fence: saga.fence() }).await {

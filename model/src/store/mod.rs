@@ -165,6 +165,8 @@ pub enum StoreError {
     PoolExhausted,
     /// The claim named is no longer the job's current one.
     StaleClaim,
+    /// The instance's charge at that generation was released: the VMM is being taken down.
+    Released,
 }
 
 impl From<VmError> for StoreError {
@@ -315,7 +317,7 @@ impl StoreData {
             Transaction::Release(instance, generation) => {
                 let current = self.instances.generation_current(instance, generation);
                 let unconditional = environment.unconditional_counter_delete;
-                self.provisioning.release(environment.now_ms, instance, current, unconditional);
+                self.provisioning.release(environment.now_ms, instance, generation, current, unconditional);
                 Ok(StoreReply::Done)
             }
             Transaction::ClearVmm(instance, vmm) => {
@@ -345,6 +347,9 @@ impl StoreData {
         if row.generation != generation {
             return Err(StoreError::StaleClaim);
         }
+        if self.provisioning.released_at(instance, generation) {
+            return Err(StoreError::Released);
+        }
         let resource = ResourceRow { instance, project: row.project, usage: row.usage, generation };
         self.provisioning.charge(now_ms, resource);
         Ok(StoreReply::Done)
@@ -370,7 +375,7 @@ impl StoreData {
             }
             VmmObservation::Destroyed => {
                 let unconditional = environment.unconditional_counter_delete;
-                self.provisioning.release(environment.now_ms, instance, current, unconditional);
+                self.provisioning.release(environment.now_ms, instance, generation, current, unconditional);
                 if current {
                     self.instances.clear_vmm(instance, vmm);
                 }

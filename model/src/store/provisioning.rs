@@ -71,6 +71,10 @@ pub const COUNTER_HISTORY_MAX: usize = 16;
 pub struct Provisioning {
     /// Resource rows by instance.
     pub resources: BTreeMap<InstanceId, ResourceRow>,
+    /// The highest generation each instance's charge was released at: a charge for it or an
+    /// older one, arriving late, is refused instead of charging a VMM that is being taken down.
+    #[serde(default)]
+    pub released: BTreeMap<InstanceId, u64>,
     /// Counters by collection.
     pub collections: BTreeMap<Collection, Usage>,
     /// The last counter changes per project.
@@ -92,15 +96,26 @@ impl Provisioning {
         self.add(at_ms, row.instance, row.project, row.usage, 1);
     }
 
-    /// Removes an instance's charge when `generation_current` allows it. The fixed model
+    /// Whether a charge of `instance` at `generation` comes after that generation was released.
+    pub fn released_at(&self, instance: InstanceId, generation: u64) -> bool {
+        self.released.get(&instance).is_some_and(|released| *released >= generation)
+    }
+
+    /// Removes an instance's charge when `generation_current` allows it (a release of the
+    /// current `generation`, remembered even when nothing was charged yet). The fixed model
     /// changes the counters only when it deletes the row: one effect or none.
     pub fn release(
         &mut self,
         at_ms: u64,
         instance: InstanceId,
+        generation: u64,
         generation_current: bool,
         unconditional_counters: bool,
     ) {
+        if generation_current {
+            let released = self.released.entry(instance).or_insert(generation);
+            *released = (*released).max(generation);
+        }
         let Some(row) = self.resources.get(&instance).copied() else { return };
         if generation_current {
             self.resources.remove(&instance);
