@@ -4,6 +4,7 @@
 
 mod support;
 
+use fleetsim_sim::{FaultStrategy, RunConfig};
 use std::collections::BTreeMap;
 
 /// Seeds per scenario in a default test run; large enough that every window is reached.
@@ -73,10 +74,47 @@ fn seeds_a_campaign_found_stay_clean() {
 }
 
 /// Seeds where a fault exposed a weakness of the fixed model, fixed since; each must stay clean.
-const ONCE_BROKEN: &[(&str, u64, &str)] = &[(
-    "delete",
-    0x170,
-    "a duplicated AllocateIp landed after the create gave up for lack of addresses: the row's delete leaked the address (resources-owned)",
+const ONCE_BROKEN: &[(&str, u64, &str)] = &[
+    (
+        "delete",
+        0x170,
+        "a duplicated AllocateIp landed after the create gave up for lack of addresses: the row's delete leaked the address (resources-owned)",
+    ),
+    (
+        "start-stop",
+        0x1c,
+        "with syncs delayed, a claim acknowledged before an earlier finish looked older than it (effects-persist)",
+    ),
+    ("control-plane", 0x3, "the same, in the mixed scenario (effects-persist)"),
+    ("delete", 0x68, "the same, for a delete (effects-persist)"),
+    (
+        "clone",
+        0x8f,
+        "a CreateSnapshot of an earlier attempt, held back for seconds, recreated the temporary snapshot after the job finished (no-leaked-snapshot)",
+    ),
+    ("control-plane", 0x194, "the same, in the mixed scenario (no-leaked-snapshot)"),
+    (
+        "clone",
+        0xa66,
+        "a held-back duplicate CreateSnapshot of the finishing attempt itself landed after its delete (no-leaked-snapshot)",
+    ),
+    (
+        "start-stop",
+        0x1233,
+        "a Charge sent before a long pause landed after the unwind's release of the same generation (resources-owned)",
+    ),
+    (
+        "control-plane",
+        0x2ca,
+        "with stale reads, the reconciler confirmed a VMM as an orphan between the host's teardown and the store's clear (no-orphan-vm)",
+    ),
+];
+
+/// The same under the uniform strategy.
+const ONCE_BROKEN_UNIFORM: &[(&str, u64, &str)] = &[(
+    "control-plane",
+    0x1314,
+    "a worker cut off past its lease released the charge of an instance another job had started since (effects-persist)",
 )];
 
 #[test]
@@ -84,5 +122,10 @@ fn seeds_that_once_exposed_a_weakness_of_the_fixed_model_stay_clean() {
     for (scenario, seed, story) in ONCE_BROKEN {
         let outcome = support::run(scenario, *seed);
         assert!(outcome.passed(), "{scenario} seed {seed:#x} ({story}): {:?}", outcome.violations);
+    }
+    for (scenario, seed, story) in ONCE_BROKEN_UNIFORM {
+        let config = RunConfig { strategy: FaultStrategy::Uniform, ..RunConfig::new(scenario, *seed) };
+        let outcome = fleetsim_scenarios::run_scenario(&config).expect("a known scenario");
+        assert!(outcome.passed(), "{scenario} seed {seed:#x} uniform ({story}): {:?}", outcome.violations);
     }
 }

@@ -149,10 +149,13 @@ mod tests {
         forward.jobs.submit(JobId(2), JobKind::StopInstance { instance: InstanceId(1) });
         forward.instances.rows.get_mut(&InstanceId(1)).unwrap().generation += 1;
         assert_eq!(advance_store(&mut seen.clone(), &forward), None);
-        let breakages: [(&str, fn(&mut StoreData)); 5] = [
+        type Breakage = fn(&mut StoreData);
+        let breakages: [(&str, Breakage); 5] = [
             ("reverted", |data| data.jobs.rows.get_mut(&JobId(1)).unwrap().state = JobState::Pending),
             ("fewer attempts", |data| data.jobs.rows.get_mut(&JobId(1)).unwrap().attempt = 0),
-            ("lost job", |data| drop(data.jobs.rows.remove(&JobId(1)))),
+            ("lost job", |data| {
+                data.jobs.rows.remove(&JobId(1));
+            }),
             ("fence back", |data| data.jobs.fence_last = 0),
             ("generation back", |data| data.instances.rows.get_mut(&InstanceId(1)).unwrap().generation = 0),
         ];

@@ -4,7 +4,7 @@
 //! snapshot, as from a lagging replica or a cache.
 
 use crate::node::{NodeContext, NodeIndex};
-use crate::world::Sim;
+use crate::world::{DiskEvent, Sim};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -111,7 +111,7 @@ impl<T: Clone + Send + 'static> Disk<T> {
             let mut journal = lock(&self.cell.journal);
             if journal.owner.is_none() {
                 journal.owner = Some(index);
-                self.forget_unsynced_at_crashes(sim, index);
+                self.follow_disk_events(sim, index);
             }
             if delayed_sync && journal.synced.is_none() {
                 journal.synced = Some(value.clone());
@@ -198,16 +198,32 @@ impl<T: Clone + Send + 'static> Disk<T> {
         }
     }
 
-    fn forget_unsynced_at_crashes(&self, sim: &Sim, index: NodeIndex) {
+    fn follow_disk_events(&self, sim: &Sim, index: NodeIndex) {
         let cell = Arc::downgrade(&self.cell);
-        sim.on_crash(
+        sim.on_disk_event(
             index,
-            Arc::new(move |sim: &Sim| {
-                if let Some(cell) = cell.upgrade() {
-                    forget_unsynced(&cell, sim, index);
+            Arc::new(move |sim: &Sim, event: DiskEvent| {
+                let Some(cell) = cell.upgrade() else { return };
+                match event {
+                    DiskEvent::Crash => forget_unsynced(&cell, sim, index),
+                    DiskEvent::Heal => write_back(&cell, sim),
                 }
             }),
         );
+    }
+}
+
+/// The heal: what was not synced is written back, as an operating system's page cache would.
+fn write_back<T>(cell: &Cell<T>, sim: &Sim) {
+    let written_back = {
+        let _value = lock(&cell.value);
+        let mut journal = lock(&cell.journal);
+        journal.unsynced_writes = 0;
+        journal.synced.take().is_some()
+    };
+    if written_back {
+        cell.commits.fetch_add(1, Ordering::Relaxed);
+        sim.state_changed();
     }
 }
 

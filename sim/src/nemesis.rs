@@ -362,7 +362,9 @@ fn generate_outliving_faults(
     let enabled = if uniform { admitted } else { swarm_subset(rng, &admitted) };
     let mut windows = Vec::new();
     for kind in enabled {
-        let count = if uniform { 2 } else { rng.gen_range(1..=2) };
+        // One window per kind in uniform: two long faults of each kind would keep the lease
+        // holders away for most of a chaos phase.
+        let count = if uniform { 1 } else { rng.gen_range(1..=2) };
         for _ in 0..count {
             windows.push(draw_outliving_window(rng, profile, kind, chaos_ms, uniform));
         }
@@ -438,7 +440,8 @@ fn draw_outliving_window(
     let short_ms = |rng: &mut StreamRng| {
         if uniform { chaos_ms / 10 } else { rng.gen_range(chaos_ms / 50..=chaos_ms / 5) }.max(1)
     };
-    let long_ms = |rng: &mut StreamRng| if uniform { lease_ms * 3 / 2 } else { rng.gen_range(lease_ms * 5 / 4..=lease_ms * 3) };
+    let long_ms =
+        |rng: &mut StreamRng| if uniform { lease_ms * 5 / 4 } else { rng.gen_range(lease_ms * 5 / 4..=lease_ms * 3) };
     let (duration_ms, fault) = match kind {
         FaultKind::StaleDelivery => {
             let percent = if uniform { 10 } else { rng.gen_range(2..=20) };

@@ -218,12 +218,13 @@ mod tests {
         let (mut duplicated, mut delayed, mut replies_lost, mut requests_lost) = (0, 0, 0, 0);
         for _ in 0..1000 {
             match network.route(NodeIndex(0), NodeIndex(1), false) {
-                Route::Deliver { copies, extra_delay_ms } => {
+                Route::Deliver { copies, extra_delay_ms, late_ms: None } => {
                     duplicated += usize::from(copies == 2);
                     delayed += usize::from(extra_delay_ms > 0);
                     assert!(extra_delay_ms <= 40);
                 }
                 Route::Drop(_) => requests_lost += 1,
+                late @ Route::Deliver { late_ms: Some(_), .. } => panic!("held back without a stale delivery: {late:?}"),
             }
             replies_lost +=
                 usize::from(network.route(NodeIndex(1), NodeIndex(0), true) == Route::Drop(DropReason::ReplyLost));

@@ -45,11 +45,20 @@ struct NodeEntry {
     status: NodeStatus,
     clock: Clock,
     storage: StorageFaults,
-    crash_hooks: Vec<CrashHook>,
+    disk_hooks: Vec<DiskHook>,
 }
 
-/// What a node's disk does at a crash of the node: it forgets what was not synced.
-pub(crate) type CrashHook = Arc<dyn Fn(&Sim) + Send + Sync>;
+/// What happens to a node's disk: the node crashed, or the run healed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DiskEvent {
+    /// The node crashed: the disk forgets what was not synced.
+    Crash,
+    /// The run healed: the disk writes back what was not synced, as an operating system does.
+    Heal,
+}
+
+/// What a node's disk does at a [`DiskEvent`].
+pub(crate) type DiskHook = Arc<dyn Fn(&Sim, DiskEvent) + Send + Sync>;
 
 /// A node's clock: true time, plus how far it has run ahead (or behind), at a rate.
 #[derive(Clone, Copy, Debug)]
@@ -304,7 +313,7 @@ impl Sim {
             status: NodeStatus::Up,
             clock: Clock::TRUE,
             storage: StorageFaults::default(),
-            crash_hooks: Vec::new(),
+            disk_hooks: Vec::new(),
         };
         self.state().nodes.push(entry);
         index
@@ -375,17 +384,18 @@ impl Sim {
         if crashed {
             self.trace(index, EventKind::Crash, "node crashed");
             Handle::current().kill(self.madsim_id(index));
-            let hooks = self.state().nodes[index.0 as usize].crash_hooks.clone();
+            let hooks = self.state().nodes[index.0 as usize].disk_hooks.clone();
             for hook in hooks {
-                hook(self);
+                hook(self, DiskEvent::Crash);
             }
         }
         crashed
     }
 
-    /// Runs `hook` every time node `index` crashes (a disk forgetting its unsynced writes).
-    pub(crate) fn on_crash(&self, index: NodeIndex, hook: CrashHook) {
-        self.state().nodes[index.0 as usize].crash_hooks.push(hook);
+    /// Runs `hook` every time node `index` crashes and when the run heals (a disk forgetting
+    /// its unsynced writes, or writing them back).
+    pub(crate) fn on_disk_event(&self, index: NodeIndex, hook: DiskHook) {
+        self.state().nodes[index.0 as usize].disk_hooks.push(hook);
     }
 
     /// Node `index`'s clock, in simulated microseconds since the run began as the node sees them.
@@ -588,6 +598,10 @@ impl Sim {
         for index in self.nodes() {
             self.restart(index);
             self.resume(index);
+        }
+        let hooks: Vec<DiskHook> = self.state().nodes.iter().flat_map(|node| node.disk_hooks.clone()).collect();
+        for hook in hooks {
+            hook(self, DiskEvent::Heal);
         }
     }
 

@@ -196,7 +196,7 @@ impl System for JournalSystem {
             let rpc = Rpc::<Request, Reply>::bind_client(&node).await;
             let request = match operation {
                 Operation::Append => {
-                    let number = node.sim().model_rng(|rng| rand::Rng::gen::<u64>(rng));
+                    let number = node.sim().model_rng(rand::Rng::gen::<u64>);
                     Request::Append { number, sent_ms: node.sim().now_ms() }
                 }
                 Operation::ReadStale => Request::ReadStale,
@@ -393,4 +393,27 @@ fn a_stale_read_sees_an_old_snapshot_never_older_than_its_bound() {
     assert!(outcome.fault_effects["stale_read: reads served from an old snapshot"] >= 10);
     let (_, fresh) = run_journal(FIXED, workload, Vec::new());
     assert!(fresh.reads.iter().all(|(at_ms, newest_ms)| at_ms - newest_ms <= 40), "{:?}", fresh.reads);
+}
+
+#[test]
+fn a_run_with_every_outliving_fault_replays_from_its_plan_to_the_same_trace() {
+    let mut workload = every(10, 200, Operation::Append);
+    workload.extend((0..30).map(|step| (15 + step * 60, Operation::ReadStale)));
+    workload.extend([(20, Operation::Grant), (400, Operation::Check)]);
+    let faults = vec![
+        (0, 300, Fault::StaleDelivery { percent: 30, delay_ms_min: 600, delay_ms_max: 1_500 }),
+        (100, 800, Fault::LongPause { node: "store".into() }),
+        (1_000, 600, Fault::LongPartition { node: "store".into() }),
+        (0, 1_500, Fault::ClockSkew { node: "store".into(), jump_ms: 200, rate_percent: 150 }),
+        (1_700, 100, Fault::Disk { node: "store".into(), sync_ms_max: 10, restart_after_ms: 30 }),
+        (0, 2_000, Fault::StaleRead { node: "store".into(), age_ms_max: 300 }),
+    ];
+    let (first, _) = run_journal(FIXED, workload, faults);
+    assert_eq!(first.faults.len(), 6, "{:?}", first.faults);
+    let mut again = RunConfig::new("journal", 3);
+    again.plan = Some(first.plan.clone());
+    let probe = Capture { service: FIXED, observed: Arc::default() };
+    let replayed = run(&probe, &again).expect("the plan fits");
+    assert_eq!((replayed.trace_hash, replayed.events), (first.trace_hash, first.events));
+    assert_eq!(replayed.fault_effects, first.fault_effects);
 }

@@ -377,6 +377,7 @@ mod tests {
             invariants: Vec::new(),
             signature: None,
             faults: Default::default(),
+            fault_effects: Default::default(),
             coverage: Default::default(),
         };
         JournalLine { record, report: None }

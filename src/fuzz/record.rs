@@ -174,6 +174,7 @@ mod tests {
             messages_delivered: 0,
             sim_ms: 1,
             faults: BTreeMap::new(),
+            fault_effects: BTreeMap::new(),
             fault_points_fired: BTreeMap::new(),
             command: format!("fleetsim run --scenario smoke --seed {:#x}", item + 1),
         }

@@ -228,6 +228,7 @@ mod tests {
             invariants: invariant.iter().map(|name| name.to_string()).collect(),
             signature,
             faults: BTreeMap::from([("crash".to_string(), 1)]),
+            fault_effects: BTreeMap::from([("disk: unsynced writes lost at a crash".to_string(), item % 3)]),
             coverage,
         }
     }

@@ -53,11 +53,16 @@ pub fn boot(sim: &Sim, name: &str, disk: Disk<BankData>) -> NodeIndex {
 
 fn handler(node: NodeContext, disk: Disk<BankData>) -> Handler<Request, Reply> {
     Arc::new(move |_, request| {
-        let reply = match request {
-            Request::Apply { transfer, entry, amount } => apply(&node, &disk, transfer, entry, amount),
-            Request::Submit(_) => Reply::Refused,
-        };
-        Box::pin(async move { reply })
+        let (node, disk) = (node.clone(), disk.clone());
+        Box::pin(async move {
+            let reply = match request {
+                Request::Apply { transfer, entry, amount } => apply(&node, &disk, transfer, entry, amount),
+                Request::Submit(_) => Reply::Refused,
+            };
+            // Answer only what is durable: under `disk` faults a crash loses unsynced writes.
+            disk.sync(&node).await;
+            reply
+        })
     })
 }
 

@@ -86,6 +86,7 @@ fn handler(saga: Saga) -> Handler<Request, Reply> {
                 ledger.entry(transfer.id).or_insert(Row { transfer, stage: Stage::Pending });
                 new
             });
+            saga.disk.sync(&saga.node).await;
             if new {
                 madsim::task::spawn(drive(saga, transfer.id));
             }

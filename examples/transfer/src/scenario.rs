@@ -71,7 +71,8 @@ impl Scenario for Transfers {
         let crashable: Vec<String> = ["coordinator", "bank-a", "bank-b"].map(String::from).to_vec();
         let mut networked = crashable.clone();
         networked.push("client".to_string());
-        FaultProfile::new(&FaultKind::ALL, crashable, networked)
+        let storage = crashable.clone();
+        FaultProfile::new(&FaultKind::ALL, crashable, networked).with_storage(storage)
     }
 
     fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Transfer>> {

@@ -222,8 +222,9 @@ impl Agent {
 
     async fn handle(&self, request: HostRequest) -> HostReply {
         let reply = self.serve(request).await;
-        let fenced = matches!(reply, HostReply::Refused(HostError::Fenced));
-        self.node.sim().sometimes(FENCED_AT_HOST, fenced);
+        if matches!(reply, HostReply::Refused(HostError::Fenced)) {
+            self.node.sim().sometimes(FENCED_AT_HOST, true);
+        }
         reply
     }
 

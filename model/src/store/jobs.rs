@@ -135,6 +135,13 @@ impl JobRow {
     pub fn claimed_by(&self, attempt: u32) -> bool {
         self.attempt == attempt && matches!(self.state, JobState::Running { .. })
     }
+
+    /// Whether `attempt` is the current claim and its lease has not run out at `now_ms` (the
+    /// store's clock): once it has, another job may hold the objects this one touched.
+    pub fn leased_to(&self, attempt: u32, now_ms: u64) -> bool {
+        self.attempt == attempt
+            && matches!(self.state, JobState::Running { lease_until_ms, .. } if lease_until_ms > now_ms)
+    }
 }
 
 /// The job table.

@@ -1,7 +1,8 @@
 //! The data store: tables of VMs, IP allocations, instances, provisioning and jobs,
 //! changed only by atomic transactions. Durable: a crash of the store or of its client
-//! loses no commit. Saga writes carry their job claim and are refused once the claim is
-//! stale (fencing), so a worker that lost its lease cannot change anything.
+//! loses no acknowledged commit. Saga writes carry their job claim and are refused once the
+//! claim is stale (fencing) or its lease ran out by the store's clock, so a worker that lost its
+//! lease cannot change anything.
 
 pub mod instances;
 pub mod jobs;
@@ -261,7 +262,9 @@ impl StoreData {
     /// Runs one request atomically.
     pub fn apply(&mut self, environment: &Environment, request: StoreRequest) -> (StoreReply, Observation) {
         if let Some(claim) = request.claim {
-            if !self.jobs.rows.get(&claim.job).is_some_and(|row| row.claimed_by(claim.attempt)) {
+            // A claim whose lease ran out is stale too: the job's objects may be another job's now
+            // (the job table's locks count running claims with a live lease only).
+            if !self.jobs.rows.get(&claim.job).is_some_and(|row| row.leased_to(claim.attempt, environment.now_ms)) {
                 return (StoreReply::Refused(StoreError::StaleClaim), Some("a stale claim was fenced off"));
             }
         }
