@@ -288,6 +288,7 @@ fn every(every_ms: u64, count: u64, operation: Operation) -> Vec<(u64, Operation
 
 const FIXED: JournalService = JournalService { acknowledges_first: false };
 
+/// Held back 2 to 2.5 s: four leases of the journal's 500 ms, twenty call timeouts of 100 ms.
 #[test]
 fn a_held_back_request_lands_seconds_after_its_call_timed_out_and_some_land_twice() {
     let stale = Fault::StaleDelivery { percent: 100, delay_ms_min: 2_000, delay_ms_max: 2_500 };
