@@ -1,4 +1,5 @@
-//! Records the git commit fleetsim is built from, for failure reports ("unknown" outside git).
+//! Records the git commit fleetsim is built from, for failure reports: `FLEETSIM_GIT_COMMIT` when
+//! set (a build outside git), else git's HEAD, else "unknown".
 
 use std::process::Command;
 
@@ -9,9 +10,12 @@ fn git(arguments: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    // A build outside git (the container build) names its commit in FLEETSIM_GIT_COMMIT.
+    let given = std::env::var("FLEETSIM_GIT_COMMIT").ok().filter(|commit| !commit.is_empty() && commit != "unknown");
+    let commit = given.or_else(|| git(&["rev-parse", "HEAD"])).unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=FLEETSIM_GIT_COMMIT={commit}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=FLEETSIM_GIT_COMMIT");
     // Rebuild when HEAD moves: HEAD itself (branch switch) and the branch it points to (commit).
     let mut watched = vec![git(&["rev-parse", "--git-path", "HEAD"])];
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
