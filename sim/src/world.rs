@@ -86,6 +86,11 @@ impl Clock {
     }
 }
 
+/// The longest clock jump a plan can make.
+const CLOCK_JUMP_MS_MAX: u64 = 86_400_000;
+/// The fastest a plan can make a clock run, in percent of true time.
+const CLOCK_RATE_PERCENT_LIMIT: u16 = 10_000;
+
 /// The storage faults in force on one node.
 #[derive(Clone, Copy, Debug, Default)]
 struct StorageFaults {
@@ -416,7 +421,7 @@ impl Sim {
         if rate == 100 {
             Duration::from_millis(local_ms)
         } else {
-            Duration::from_micros(local_ms * 1000 * 100 / u64::from(rate))
+            Duration::from_micros(local_ms.saturating_mul(100_000) / u64::from(rate))
         }
     }
 
@@ -424,7 +429,9 @@ impl Sim {
         let now_us = self.now_us();
         let mut state = self.state();
         let clock = &mut state.nodes[index.0 as usize].clock;
-        *clock = clock.rebased(now_us, jump_ms * 1000, rate_percent.max(1));
+        // An explicit plan may name any jump: past a day it is a day (and never overflows).
+        let jump_us = jump_ms.min(CLOCK_JUMP_MS_MAX) * 1000;
+        *clock = clock.rebased(now_us, jump_us, rate_percent.clamp(1, CLOCK_RATE_PERCENT_LIMIT));
     }
 
     fn storage_of(&self, index: NodeIndex) -> StorageFaults {
