@@ -104,8 +104,8 @@ impl<T: Clone + Send + 'static> Disk<T> {
     /// `disk` window the write is not durable until a [`Disk::sync`] started after it returns.
     pub fn commit<R>(&self, context: &NodeContext, write: impl FnOnce(&mut T) -> R) -> R {
         let (sim, index) = (context.sim(), context.index());
-        let delayed_sync = sim.syncs_delayed(index);
-        let stale_age_ms_max = sim.stale_age_ms_max(index);
+        let storage = sim.storage_of(index);
+        let (delayed_sync, stale_age_ms_max) = (storage.sync_ms_max > 0, storage.stale_age_ms_max);
         let result = {
             let mut value = lock(&self.cell.value);
             let mut journal = lock(&self.cell.journal);

@@ -93,13 +93,13 @@ const CLOCK_RATE_PERCENT_LIMIT: u16 = 10_000;
 
 /// The storage faults in force on one node.
 #[derive(Clone, Copy, Debug, Default)]
-struct StorageFaults {
+pub(crate) struct StorageFaults {
     /// Longest sync while a `disk` window is in force or armed (0: syncs are instant).
-    sync_ms_max: u64,
+    pub(crate) sync_ms_max: u64,
     /// After a `disk` window: crash at the next unsynced write, restarting this much later.
     crash_armed: Option<u64>,
     /// While a `stale_read` window is in force: the oldest snapshot a marked read may see.
-    stale_age_ms_max: Option<u64>,
+    pub(crate) stale_age_ms_max: Option<u64>,
 }
 
 /// What a world is made from.
@@ -434,7 +434,8 @@ impl Sim {
         *clock = clock.rebased(now_us, jump_us, rate_percent.clamp(1, CLOCK_RATE_PERCENT_LIMIT));
     }
 
-    fn storage_of(&self, index: NodeIndex) -> StorageFaults {
+    /// The storage faults in force on node `index`, read in one lock.
+    pub(crate) fn storage_of(&self, index: NodeIndex) -> StorageFaults {
         match index {
             NodeIndex::NEMESIS => StorageFaults::default(),
             NodeIndex(position) => self.state().nodes[position as usize].storage,
@@ -443,11 +444,6 @@ impl Sim {
 
     fn change_storage(&self, index: NodeIndex, change: impl FnOnce(&mut StorageFaults)) {
         change(&mut self.state().nodes[index.0 as usize].storage);
-    }
-
-    /// Whether node `index`'s disk writes wait for a sync (inside a `disk` window, or armed after it).
-    pub(crate) fn syncs_delayed(&self, index: NodeIndex) -> bool {
-        self.storage_of(index).sync_ms_max > 0
     }
 
     /// How long the next sync of node `index`'s disk takes (0 outside `disk` windows).

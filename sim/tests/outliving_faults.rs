@@ -65,6 +65,8 @@ struct Observed {
     /// (true time the read's reply arrived, newest append it saw).
     reads: Vec<(u64, u64)>,
     checks: Vec<bool>,
+    /// What the store's disk reported lost when the store started, at each start.
+    recoveries: Vec<Option<fleetsim_sim::Recovery>>,
 }
 
 #[derive(Clone, Copy)]
@@ -84,6 +86,7 @@ fn store_node(sim: &Sim, disk: Disk<Journal>, observed: Arc<Mutex<Observed>>, ac
     sim.add_node("store", move |node: NodeContext| {
         let (disk, observed) = (disk.clone(), observed.clone());
         async move {
+            observed.lock().unwrap().recoveries.push(disk.recovery());
             let context = node.clone();
             let handler: fleetsim_sim::Handler<Request, Reply> = Arc::new(move |_, request| {
                 let (disk, observed, context) = (disk.clone(), observed.clone(), context.clone());
@@ -314,6 +317,8 @@ fn a_crash_inside_a_disk_window_loses_the_unsynced_write_and_only_a_store_acknow
     assert!(fixed.passed(), "{:?}", fixed.violations);
     assert_eq!(fixed.fault_effects.get("disk: unsynced writes lost at a crash"), Some(&1));
     assert!(fixed.trace_tail.iter().any(|event| event.kind == EventKind::Storage && event.node == "store"));
+    let after_restart = observed.recoveries.last().copied().flatten().expect("the restart saw what was lost");
+    assert_eq!((observed.recoveries.len(), observed.recoveries[0], after_restart.writes_lost), (2, None, 1));
     assert!(
         observed.acknowledged.len() >= 50 && observed.timed_out >= 1,
         "{} acknowledged",
