@@ -47,6 +47,7 @@ pub fn merge(arguments: &MergeArguments, registry: &Registry) -> Result<u8, Stri
         runs_restored: summaries.iter().map(|summary| summary.runs_restored).sum(),
         runs_executed: summaries.iter().map(|summary| summary.runs_executed).sum(),
         wall_s: summaries.iter().map(|summary| summary.wall_s).fold(0.0, f64::max),
+        wall_s_total: summaries.iter().map(|summary| summary.wall_s_total).fold(0.0, f64::max),
         stopped_by: summaries.iter().find_map(|summary| summary.stopped_by.clone()),
         records: records.as_ref().map(|_| RECORD_FILE.to_string()),
     };
@@ -77,7 +78,7 @@ fn print_merged(summary: &Summary, folders: usize, out: &Path, records: Option<&
 /// The shards' totals joined, and which folder holds the kept report of each signature: the
 /// one with the earliest run.
 fn merged_tally(summaries: &[Summary], folders: &[PathBuf]) -> (Tally, BTreeMap<String, (u64, PathBuf)>) {
-    let mut tally = Tally::default();
+    let mut tally = Tally::with_seed_buckets(summaries[0].seed_buckets.len() as u64);
     let mut sources: BTreeMap<String, (u64, PathBuf)> = BTreeMap::new();
     for (summary, folder) in summaries.iter().zip(folders) {
         tally.merge(&summary.tally());

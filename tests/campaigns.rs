@@ -111,7 +111,12 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
     invariants.dedup();
     assert_eq!(junit.matches("<testcase").count(), 1 + invariants.len(), "the scenario, then each invariant: {junit}");
     assert_eq!(junit.matches("<failure").count(), 1 + reports.len(), "the scenario and each distinct failure fail");
-    assert_well_formed(&text(&folder.join("index.html")));
+    let index = text(&folder.join("index.html"));
+    assert_well_formed(&index);
+    assert!(index.contains("id=\"chart-failures-by-seed\"") && index.contains("id=\"chart-coverage\""), "two charts");
+    let slices = summary["seed_buckets"].as_array().unwrap();
+    let sliced = |field: &str| slices.iter().map(|slice| slice[field].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((slices.len(), sliced("runs"), sliced("failures")), (50, 150, summary["failures"].as_u64().unwrap()));
     for entry in reports {
         let report = folder.join(entry["report"].as_str().unwrap());
         let replay = fleetsim(&["replay", report.to_str().unwrap()]);
@@ -122,11 +127,38 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
         assert!(page.contains(&format!("violated: {invariant}")), "the page names the violation");
         assert!(page.contains(&format!("fleetsim replay {}", report.display())), "the page gives the replay command");
         assert!(page.contains("<svg") && page.contains("marker-end"), "the page draws a timeline with messages");
+        let lanes = page.matches("class=\"lane-name\"").count();
+        assert!(lanes >= 4 && page.contains("id=\"violation-marker\""), "a lane per node and the violation marked");
+        let sim_ms = serde_json::from_str::<serde_json::Value>(&text(&report)).unwrap()["sim_ms"].as_u64().unwrap();
+        let fired = page.split("<h2>Faults injected</h2>").nth(1).unwrap().split("<h2>").next().unwrap();
+        for start in fired.split("<tr><td class=\"number\">").skip(1) {
+            let start_ms: u64 = start.split('<').next().unwrap().parse().unwrap();
+            assert!(start_ms <= sim_ms, "only windows that fired are listed: {start_ms} ms in a run of {sim_ms} ms");
+        }
     }
     let late = fleetsim(&["fuzz", "--resume", "--record", "--out", folder.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&late.stderr);
     assert_eq!(late.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("started without --record") && !folder.join("runs.jsonl").exists(), "{stderr}");
+    std::fs::remove_dir_all(folder).unwrap();
+}
+
+#[test]
+fn a_campaign_stopped_by_its_time_bound_is_shown_incomplete_with_the_wall_time_of_every_part() {
+    let folder = scratch("time-bound");
+    let out = folder.to_str().unwrap();
+    let first = fleetsim(&["fuzz", "--quiet", "--seeds", "100000000", "--time", "1s", "--out", out]);
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let second = fleetsim(&["fuzz", "--quiet", "--resume", "--time", "1s", "--out", out]);
+    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
+    let summary = summary(&folder);
+    assert_eq!((summary["complete"].as_bool(), summary["stopped_by"].as_str()), (Some(false), Some("time_s_max")));
+    let (last, total) = (summary["wall_s"].as_f64().unwrap(), summary["wall_s_total"].as_f64().unwrap());
+    assert!(last >= 1.0 && total >= last + 0.9, "the total counts both parts: {total} s, the last {last} s");
+    let index = text(&folder.join("index.html"));
+    let headline = index.split("<h1>").nth(1).unwrap().split("</h1>").next().unwrap();
+    assert!(headline.contains("incomplete") && !headline.contains("good"), "never green: {headline}");
+    assert!(index.contains("resumes included") && !index.contains("(shards 0/1)"), "wall time in all; no shard noise");
     std::fs::remove_dir_all(folder).unwrap();
 }
 

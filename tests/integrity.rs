@@ -93,10 +93,10 @@ fn a_resume_writes_lost_records_and_reports_again_and_refuses_an_edited_checkpoi
     // An edited watermark or tally is refused before anything runs or is written.
     let checkpoint = text(&folder.join("checkpoint.json"));
     let watermark = format!("\"watermark\":{SEEDS}");
-    let runs = format!("\"runs\":{SEEDS},\"signatures_dropped\"");
+    let runs = format!("\"runs\":{SEEDS},\"seed_buckets\"");
     let edits = [
         checkpoint.replacen(&watermark, &format!("\"watermark\":{}", SEEDS + 100), 1),
-        checkpoint.replacen(&runs, &format!("\"runs\":{},\"signatures_dropped\"", SEEDS - 1), 1),
+        checkpoint.replacen(&runs, &format!("\"runs\":{},\"seed_buckets\"", SEEDS - 1), 1),
     ];
     for edited in edits {
         assert_ne!(edited, checkpoint, "the edit applies");

@@ -38,6 +38,9 @@ pub struct CampaignResult {
     pub runs_executed: u64,
     /// Wall time of this process's part.
     pub wall: Duration,
+    /// Wall time of the whole campaign: every earlier process (up to its last checkpoint) and
+    /// this one.
+    pub wall_total: Duration,
     /// Set when a bound stopped the campaign early.
     pub stopped_by: Option<StopReason>,
 }
@@ -56,6 +59,9 @@ pub struct CampaignOptions {
 }
 
 struct State {
+    started: Instant,
+    /// Wall milliseconds of the processes before this one.
+    wall_ms_before: u64,
     next: u64,
     end: u64,
     checkpoint: Checkpoint,
@@ -96,6 +102,8 @@ pub fn run_campaign(
         folder: options.folder.clone(),
         deadline: options.time_max.map(|limit| started + limit),
         state: Mutex::new(State {
+            started,
+            wall_ms_before: checkpoint.wall_ms,
             next: checkpoint.done.watermark.max(items.start),
             end: items.end,
             checkpoint,
@@ -120,11 +128,13 @@ pub fn run_campaign(
         return Err(error);
     }
     state.save_checkpoint()?;
+    let wall_total = Duration::from_millis(state.checkpoint.wall_ms);
     Ok(CampaignResult {
         checkpoint: state.checkpoint,
         runs_restored,
         runs_executed: state.runs_executed,
         wall: started.elapsed(),
+        wall_total,
         stopped_by: state.stopped_by,
     })
 }
@@ -190,6 +200,8 @@ impl State {
     /// Syncs the run records, then writes the checkpoint: it never counts a run whose record
     /// line a power loss could take.
     fn save_checkpoint(&mut self) -> Result<(), String> {
+        let elapsed_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.checkpoint.wall_ms = self.wall_ms_before.saturating_add(elapsed_ms);
         if let Some(file) = self.record.as_mut() {
             file.sync()?;
         }

@@ -86,19 +86,28 @@ pub struct Checkpoint {
     /// Whether every run gets a line in `runs.jsonl` (`fuzz --record`).
     #[serde(default)]
     pub record: bool,
+    /// Wall milliseconds the campaign has run for, over every process that ran it, up to this
+    /// checkpoint.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wall_ms: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl Checkpoint {
     /// A campaign that has not run anything yet.
     pub fn fresh(spec: CampaignSpec) -> Self {
         let done = DoneSet::starting_at(spec.items().start);
-        Self { format_version: CHECKPOINT_FORMAT_VERSION, spec, done, tally: Tally::default(), record: false }
+        let tally = Tally::with_seed_buckets(spec.seed_buckets());
+        Self { format_version: CHECKPOINT_FORMAT_VERSION, spec, done, tally, record: false, wall_ms: 0 }
     }
 
     /// Adds one finished run, unless it is already counted.
     pub fn apply(&mut self, line: &JournalLine) {
         if !self.done.contains(line.record.item) {
-            self.tally.add(&line.record, line.report.clone());
+            self.tally.add(&line.record, line.report.clone(), self.spec.seed_bucket(line.record.item));
             self.done.insert(line.record.item);
         }
     }
@@ -137,6 +146,18 @@ impl Checkpoint {
             return Err(format!(
                 "its per-scenario totals ({scenario_runs} runs, {scenario_failures} failed) differ from its totals ({} runs, {} failed)",
                 tally.runs, tally.failures
+            ));
+        }
+        let sliced_runs: u64 = tally.seed_buckets.iter().map(|bucket| bucket.runs).sum();
+        let sliced_failures: u64 = tally.seed_buckets.iter().map(|bucket| bucket.failures).sum();
+        let slices_wrong = tally.seed_buckets.len() as u64 != self.spec.seed_buckets()
+            || (sliced_runs, sliced_failures) != (tally.runs, tally.failures);
+        if !tally.seed_buckets.is_empty() && slices_wrong {
+            return Err(format!(
+                "its {} seed slices hold {sliced_runs} runs and {sliced_failures} failed, not its totals ({} runs, {} failed)",
+                tally.seed_buckets.len(),
+                tally.runs,
+                tally.failures
             ));
         }
         if kept_failures + tally.signatures_dropped != tally.failures {

@@ -61,6 +61,7 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
         runs_restored: result.runs_restored,
         runs_executed: result.runs_executed,
         wall_s: result.wall.as_secs_f64(),
+        wall_s_total: result.wall_total.as_secs_f64(),
         stopped_by: result.stopped_by.map(|StopReason::TimeBound| "time_s_max".to_string()),
         records: result.checkpoint.record.then(|| record::RECORD_FILE.to_string()),
     };

@@ -1,6 +1,7 @@
 //! What a campaign runs: scenarios, seeds, bugs, strategy and shard, and the run of each position.
 
 use crate::fuzz::shard::Shard;
+use crate::fuzz::tally::SEED_BUCKETS_MAX;
 use fleetsim_sim::{FaultStrategy, RunConfig};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -76,6 +77,25 @@ impl CampaignSpec {
     pub fn identifies(&self, item: u64, scenario: &str, seed: u64) -> bool {
         let config = self.run_config(item);
         config.scenario == scenario && config.seed == seed
+    }
+
+    /// Slices of the seed range the campaign's totals count runs in: one per seed, at most
+    /// `SEED_BUCKETS_MAX`.
+    pub fn seed_buckets(&self) -> u64 {
+        self.seeds.clamp(1, SEED_BUCKETS_MAX)
+    }
+
+    /// The slice of the seed range that campaign position `item` falls in: equal slices of
+    /// the whole campaign's seeds, the same in every shard.
+    pub fn seed_bucket(&self, item: u64) -> usize {
+        let offset = item / self.scenarios.len().max(1) as u64;
+        (u128::from(offset) * u128::from(self.seed_buckets()) / u128::from(self.seeds.max(1))) as usize
+    }
+
+    /// The first seed of slice `bucket`.
+    pub fn seed_bucket_start(&self, bucket: u64) -> u64 {
+        let offset = (u128::from(bucket) * u128::from(self.seeds)).div_ceil(u128::from(self.seed_buckets()));
+        self.start.saturating_add(offset as u64)
     }
 
     /// The same campaign without its shard (to compare shards of one campaign).

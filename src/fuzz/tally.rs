@@ -68,12 +68,31 @@ pub struct FailureEntry {
 }
 
 /// Runs and failures of one scenario.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScenarioTally {
     /// Runs of the scenario.
     pub runs: u64,
     /// Of them, the runs that failed.
     pub failures: u64,
+    /// The scenario's fault points and `sometimes` properties, summed over its runs.
+    #[serde(default, skip_serializing_if = "coverage_is_empty")]
+    pub coverage: Coverage,
+}
+
+/// Most slices of the seed range the totals count runs and failures in (`Tally::seed_buckets`).
+pub const SEED_BUCKETS_MAX: u64 = 50;
+
+/// Runs and failures in one slice of a campaign's seed range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedBucket {
+    /// Runs finished in the slice.
+    pub runs: u64,
+    /// Of them, the runs that failed.
+    pub failures: u64,
+}
+
+fn coverage_is_empty(coverage: &Coverage) -> bool {
+    coverage.fault_points.is_empty() && coverage.sometimes.is_empty()
 }
 
 /// The totals of a campaign (or of merged shards).
@@ -98,6 +117,10 @@ pub struct Tally {
     pub distinct: BTreeMap<String, FailureEntry>,
     /// Runs whose new signature arrived after `FAILURES_KEPT_MAX` were kept (bound hit).
     pub signatures_dropped: u64,
+    /// Runs and failures per slice of the whole campaign's seed range, in seed order
+    /// (`CampaignSpec::seed_bucket`); empty for totals begun before slices were counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed_buckets: Vec<SeedBucket>,
 }
 
 /// What the tally wants done with a failed run's report.
@@ -123,15 +146,27 @@ impl Tally {
         }
     }
 
-    /// Adds one run; `report` is where its report was written, when it was.
-    pub fn add(&mut self, record: &RunRecord, report: Option<String>) {
+    /// Totals of nothing yet, counting runs in `seed_buckets` slices of the seed range.
+    pub fn with_seed_buckets(seed_buckets: u64) -> Self {
+        Self { seed_buckets: vec![SeedBucket::default(); seed_buckets as usize], ..Self::default() }
+    }
+
+    /// Adds one run of seed slice `seed_bucket`; `report` is where its report was written, when
+    /// it was.
+    pub fn add(&mut self, record: &RunRecord, report: Option<String>, seed_bucket: usize) {
         self.runs += 1;
         let scenario = self.by_scenario.entry(record.scenario.clone()).or_default();
         scenario.runs += 1;
         add_counts(&mut self.faults, &record.faults);
         add_counts(&mut self.fault_effects, &record.fault_effects);
         add_coverage(&mut self.coverage, &record.coverage);
-        let Some(signature) = &record.signature else { return };
+        add_coverage(&mut scenario.coverage, &record.coverage);
+        let bucket = self.seed_buckets.get_mut(seed_bucket);
+        let Some(signature) = &record.signature else {
+            bucket.into_iter().for_each(|bucket| bucket.runs += 1);
+            return;
+        };
+        bucket.into_iter().for_each(|bucket| (bucket.runs, bucket.failures) = (bucket.runs + 1, bucket.failures + 1));
         self.failures += 1;
         scenario.failures += 1;
         for invariant in &record.invariants {
@@ -173,6 +208,15 @@ impl Tally {
             let mine = self.by_scenario.entry(name.clone()).or_default();
             mine.runs += scenario.runs;
             mine.failures += scenario.failures;
+            add_coverage(&mut mine.coverage, &scenario.coverage);
+        }
+        if self.seed_buckets.len() == other.seed_buckets.len() {
+            for (mine, theirs) in self.seed_buckets.iter_mut().zip(&other.seed_buckets) {
+                (mine.runs, mine.failures) = (mine.runs + theirs.runs, mine.failures + theirs.failures);
+            }
+        } else {
+            // One side began before slices were counted: the merged slices would be wrong.
+            self.seed_buckets.clear();
         }
         add_counts(&mut self.faults, &other.faults);
         add_counts(&mut self.fault_effects, &other.fault_effects);
@@ -234,9 +278,9 @@ mod tests {
     }
 
     fn tally_of(records: &[RunRecord]) -> Tally {
-        let mut tally = Tally::default();
+        let mut tally = Tally::with_seed_buckets(4);
         for record in records {
-            tally.add(record, Some(format!("failures/{}.json", record.item)));
+            tally.add(record, Some(format!("failures/{}.json", record.item)), (record.item % 4) as usize);
         }
         tally
     }
@@ -268,6 +312,13 @@ mod tests {
         let mut merged = tally_of(&records[5..]);
         merged.merge(&tally_of(&records[..5]));
         assert_eq!(merged, tally_of(&records));
+        let buckets: Vec<(u64, u64)> =
+            merged.seed_buckets.iter().map(|bucket| (bucket.runs, bucket.failures)).collect();
+        assert_eq!(buckets, vec![(3, 2), (3, 2), (2, 1), (2, 1)]);
+        assert_eq!(merged.by_scenario["smoke"].coverage.sometimes["reached"], 5);
+        let mut unsliced = Tally::default();
+        unsliced.merge(&merged);
+        assert!(unsliced.seed_buckets.is_empty(), "slices merged with totals that have none are dropped");
         assert_eq!(merged.sometimes_never_reached(), Vec::<String>::new());
         assert_eq!(tally_of(&records[..1]).sometimes_never_reached(), vec!["reached".to_string()]);
     }

@@ -1,6 +1,7 @@
 //! `index.html`: a campaign's summary as one self-contained page (inline CSS, no scripts).
 
-use crate::fuzz::shard::shard_list;
+use crate::fuzz::shard::{shard_list, Shard};
+use crate::report::charts;
 use crate::report::junit::escape;
 use crate::report::summary::Summary;
 use std::fmt::Write;
@@ -10,7 +11,8 @@ pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}\
 th{background:#f3f3f3}td.number{text-align:right;font-variant-numeric:tabular-nums}\
-.bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}.gap{background:#fff3cd}\
+.bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}.warn{color:#8a5a00;font-weight:bold}\
+.charts{display:flex;flex-wrap:wrap;gap:1.5em;margin:.5em 0}.gap{background:#fff3cd}\
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto}code{background:#f6f8fa;padding:0 .2em}\
 .note{color:#555}.violation{border-left:4px solid #b00020;padding:.3em .8em;background:#fdecee}";
 
@@ -18,13 +20,7 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto}code{background:#f6f8fa;padd
 pub fn render_index(summary: &Summary, pages: &[String]) -> String {
     let mut html = String::new();
     let missing = shard_list(&summary.shards_missing);
-    let verdict = if summary.failures == 0 && summary.shards_missing.is_empty() {
-        "<span class=\"good\">no failure</span>".to_string()
-    } else if summary.failures == 0 {
-        format!("<span class=\"bad\">no failure in the shards present; shards {missing} missing</span>")
-    } else {
-        format!("<span class=\"bad\">{} distinct failures</span>", summary.distinct_failures)
-    };
+    let verdict = verdict(summary);
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>fleetsim campaign</title><style>{STYLE}</style></head><body>\n\
@@ -40,7 +36,21 @@ pub fn render_index(summary: &Summary, pages: &[String]) -> String {
             html,
             "<p class=\"bad\">Incomplete: shards {missing} of this campaign are missing from the merge; their seeds are not counted here.</p>"
         );
+    } else if !summary.complete {
+        let _ = writeln!(
+            html,
+            "<p class=\"warn\">Incomplete: {} of {} planned runs finished{}; the seeds not run were not tested. <code>fuzz --resume</code> runs the rest.</p>",
+            summary.runs,
+            summary.runs_planned,
+            summary.stopped_by.as_deref().map(|bound| format!(" before the {bound} bound stopped the campaign")).unwrap_or_default()
+        );
     }
+    let _ = writeln!(
+        html,
+        "<div class=\"charts\">{}\n{}</div>",
+        charts::failures_by_seed(summary),
+        charts::coverage_by_scenario(summary)
+    );
     figures(&mut html, summary);
     scenarios(&mut html, summary);
     failures(&mut html, summary, pages);
@@ -49,12 +59,34 @@ pub fn render_index(summary: &Summary, pages: &[String]) -> String {
     html
 }
 
+/// The headline: failures first, then whether the campaign is whole; green only for a complete
+/// campaign without failure.
+fn verdict(summary: &Summary) -> String {
+    let missing = shard_list(&summary.shards_missing);
+    if summary.failures > 0 {
+        let incomplete = if summary.complete { "" } else { " (campaign incomplete)" };
+        format!("<span class=\"bad\">{} distinct failures{incomplete}</span>", summary.distinct_failures)
+    } else if !summary.shards_missing.is_empty() {
+        format!("<span class=\"bad\">no failure in the shards present; shards {missing} missing</span>")
+    } else if !summary.complete {
+        let percent = summary.runs as f64 * 100.0 / summary.runs_planned.max(1) as f64;
+        let share = if percent < 1.0 { "less than 1%".to_string() } else { format!("{percent:.0}%") };
+        format!("<span class=\"warn\">incomplete: no failure in the {share} of runs finished</span>")
+    } else {
+        "<span class=\"good\">no failure</span>".to_string()
+    }
+}
+
 fn figures(html: &mut String, summary: &Summary) {
     let campaign = &summary.campaign;
     let bugs = if campaign.bugs.is_empty() { "none (the fixed model)".to_string() } else { campaign.bugs.join(", ") };
-    let mut shards = shard_list(&summary.shards);
+    let mut shards = if summary.shards == [Shard::WHOLE] {
+        String::new()
+    } else {
+        format!(" (shards {})", shard_list(&summary.shards))
+    };
     if !summary.shards_missing.is_empty() {
-        shards.push_str(&format!("; missing {}", shard_list(&summary.shards_missing)));
+        shards = format!(" (shards {}; missing {})", shard_list(&summary.shards), shard_list(&summary.shards_missing));
     }
     let status = match (&summary.stopped_by, summary.complete) {
         (_, true) => "complete".to_string(),
@@ -67,14 +99,14 @@ fn figures(html: &mut String, summary: &Summary) {
     };
     let rows = [
         ("scenarios", campaign.scenarios.join(", ")),
-        ("seeds", format!("{} from {:#x} (shards {shards})", campaign.seeds, campaign.start)),
+        ("seeds", format!("{} from {:#x}{shards}", campaign.seeds, campaign.start)),
         ("bugs switched on", bugs),
         ("fault strategy", campaign.strategy.name().to_string()),
         ("runs", format!("{} of {} ({status})", summary.runs, summary.runs_planned)),
         ("failed runs", summary.failures.to_string()),
         ("distinct failures", summary.distinct_failures.to_string()),
         ("seeds per second", format!("{:.0}", summary.seeds_per_sec)),
-        ("wall time", format!("{:.1} s", summary.wall_s)),
+        ("wall time", wall_time(summary)),
         ("run records", records),
         ("fleetsim", format!("{} ({})", summary.fleetsim.version, summary.fleetsim.commit)),
     ];
@@ -83,6 +115,15 @@ fn figures(html: &mut String, summary: &Summary) {
         let _ = writeln!(html, "<tr><th>{name}</th><td>{}</td></tr>", escape(&value));
     }
     html.push_str("</table>\n");
+}
+
+/// The campaign's wall time over every process, and the last process's part when it differs.
+fn wall_time(summary: &Summary) -> String {
+    let total = summary.wall_s_total.max(summary.wall_s);
+    if summary.runs_restored == 0 || total - summary.wall_s < 0.05 {
+        return format!("{total:.1} s");
+    }
+    format!("{total:.1} s in all, resumes included ({:.1} s in the last process)", summary.wall_s)
 }
 
 fn scenarios(html: &mut String, summary: &Summary) {

@@ -86,7 +86,7 @@ fn write_case(xml: &mut String, case: &TestCase) {
 
 /// `delete`: fails when any run of the scenario failed.
 fn scenario_case(summary: &Summary, scenario: &str) -> TestCase {
-    let tally = summary.by_scenario.get(scenario).copied().unwrap_or_default();
+    let tally = summary.by_scenario.get(scenario).cloned().unwrap_or_default();
     let failed = failures_of(summary, scenario);
     let failure = (tally.failures > 0).then(|| Failure {
         message: format!("{} of {} runs failed", tally.failures, tally.runs),

@@ -1,9 +1,11 @@
 //! What campaigns write: failure reports, the summary, JUnit XML and HTML pages.
 
+pub mod charts;
 pub mod failure;
 pub mod html;
 pub mod junit;
 pub mod summary;
+pub mod swimlane;
 pub mod timeline;
 
 use crate::files::write_atomically;

@@ -3,7 +3,7 @@
 use crate::build_info::BuildInfo;
 use crate::fuzz::shard::Shard;
 use crate::fuzz::spec::CampaignSpec;
-use crate::fuzz::tally::{FailureEntry, ScenarioTally, Tally};
+use crate::fuzz::tally::{FailureEntry, ScenarioTally, SeedBucket, Tally};
 use fleetsim_sim::outcome::FaultPointCount;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +64,10 @@ pub struct Summary {
     pub seeds_per_sec: f64,
     /// Wall seconds of the last process (the longest shard, when merged).
     pub wall_s: f64,
+    /// Wall seconds of the whole campaign, over every process that ran a part of it (resumes
+    /// included; the longest shard, when merged). Zero in summaries written before it was kept.
+    #[serde(default)]
+    pub wall_s_total: f64,
     /// Runs in which each invariant was violated.
     pub by_invariant: BTreeMap<String, u64>,
     /// Runs and failures per scenario.
@@ -76,6 +80,10 @@ pub struct Summary {
     pub fault_effects: BTreeMap<String, u64>,
     /// Fault points and `sometimes` properties.
     pub coverage: CoverageSummary,
+    /// Runs and failures per slice of the seed range, in seed order (slice `i` starts at seed
+    /// `start + ceil(i * seeds / slices)`); empty when the totals did not count them.
+    #[serde(default)]
+    pub seed_buckets: Vec<SeedBucket>,
     /// Each distinct failure: signature, earliest seed, count and report file.
     pub failure_reports: Vec<FailureEntry>,
     /// Failed runs with a new signature past the kept-failures bound (not written).
@@ -107,8 +115,10 @@ pub struct SummaryContext {
     pub runs_restored: u64,
     /// Executed runs.
     pub runs_executed: u64,
-    /// Wall seconds.
+    /// Wall seconds of the last process.
     pub wall_s: f64,
+    /// Wall seconds over every process.
+    pub wall_s_total: f64,
     /// Early stop, if any.
     pub stopped_by: Option<String>,
     /// The run record file, when runs were recorded.
@@ -135,6 +145,7 @@ impl Summary {
             distinct_failures: tally.distinct.len() as u64,
             seeds_per_sec: context.runs_executed as f64 / context.wall_s.max(1e-3),
             wall_s: context.wall_s,
+            wall_s_total: context.wall_s_total.max(context.wall_s),
             by_invariant: tally.by_invariant.clone(),
             by_scenario: tally.by_scenario.clone(),
             faults: tally.faults.clone(),
@@ -147,6 +158,7 @@ impl Summary {
             },
             failure_reports: tally.distinct.values().cloned().collect(),
             signatures_dropped: tally.signatures_dropped,
+            seed_buckets: tally.seed_buckets.clone(),
             records: context.records,
         }
     }
@@ -161,6 +173,7 @@ impl Summary {
             faults: self.faults.clone(),
             fault_effects: self.fault_effects.clone(),
             signatures_dropped: self.signatures_dropped,
+            seed_buckets: self.seed_buckets.clone(),
             ..Tally::default()
         };
         tally.coverage.fault_points = self.coverage.fault_points.clone();
