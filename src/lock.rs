@@ -63,6 +63,26 @@ impl FolderLock {
         Ok(Self { _file: file, path })
     }
 
+    /// A shared hold on a folder to read (a shard to merge), so no campaign writes it meanwhile;
+    /// refuses while one does. A folder without a lock file has no writer to wait for: `None`.
+    pub fn hold_to_read(folder: &Path) -> Result<Option<Self>, String> {
+        let path = folder.join(LOCK_FILE);
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(format!("cannot open {}: {error}", path.display())),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(Self { _file: file, path })),
+            Err(TryLockError::WouldBlock) => Err(format!(
+                "{} is being written by another process: {}; merge it when that process has ended",
+                folder.display(),
+                holder(&mut file)
+            )),
+            Err(TryLockError::Error(error)) => Err(format!("cannot lock {}: {error}", path.display())),
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path

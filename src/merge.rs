@@ -18,6 +18,9 @@ pub fn merge(arguments: &MergeArguments, registry: &Registry) -> Result<u8, Stri
     let folders: Vec<PathBuf> = arguments.folders.iter().map(PathBuf::from).collect();
     let out = PathBuf::from(&arguments.out);
     check_output_folder(&out, &folders)?;
+    // Held until the merge is done: no campaign or resume writes a shard while it is read.
+    let _inputs: Vec<Option<FolderLock>> =
+        folders.iter().map(|folder| FolderLock::hold_to_read(folder)).collect::<Result<_, _>>()?;
     let summaries: Vec<Summary> = folders.iter().map(|folder| Summary::load(folder)).collect::<Result<_, _>>()?;
     check_same_campaign(&summaries, &folders)?;
     let (shards, shards_missing) = shards_of(&summaries);

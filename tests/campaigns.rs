@@ -159,6 +159,32 @@ fn a_campaign_stopped_by_its_time_bound_is_shown_incomplete_with_the_wall_time_o
     let headline = index.split("<h1>").nth(1).unwrap().split("</h1>").next().unwrap();
     assert!(headline.contains("incomplete") && !headline.contains("good"), "never green: {headline}");
     assert!(index.contains("resumes included") && !index.contains("(shards 0/1)"), "wall time in all; no shard noise");
+
+    // A merge refuses a folder a live resume is writing, and takes it once that process is gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["fuzz", "--quiet", "--resume", "--time", "60s", "--out", out])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(folder.join("journal.jsonl")).map(|text| text.lines().count()).unwrap_or(0) < 10 {
+        assert!(Instant::now() < deadline, "the resume made no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let merged = folder.with_extension("merged");
+    let refused = fleetsim(&["merge", out, "--out", merged.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is being written by another process") && !merged.join("summary.json").exists(),
+        "{stderr}"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let taken = fleetsim(&["merge", out, "--out", merged.to_str().unwrap()]);
+    assert_eq!(taken.status.code(), Some(0), "{}", String::from_utf8_lossy(&taken.stderr));
+    std::fs::remove_dir_all(merged).unwrap();
     std::fs::remove_dir_all(folder).unwrap();
 }
 
