@@ -75,7 +75,7 @@ impl FolderLock {
         match file.try_lock_shared() {
             Ok(()) => Ok(Some(Self { _file: file, path })),
             Err(TryLockError::WouldBlock) => Err(format!(
-                "{} is being written by another process: {}; merge it when that process has ended",
+                "{} is in use by another process: {}; it is still being written, merge it when that process has ended",
                 folder.display(),
                 holder(&mut file)
             )),

@@ -177,7 +177,9 @@ fn a_campaign_stopped_by_its_time_bound_is_shown_incomplete_with_the_wall_time_o
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("is being written by another process") && !merged.join("summary.json").exists(),
+        stderr.contains("is in use by another process")
+            && stderr.contains("still being written")
+            && !merged.join("summary.json").exists(),
         "{stderr}"
     );
     child.kill().unwrap(); // SIGKILL
