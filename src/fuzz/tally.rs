@@ -161,12 +161,11 @@ impl Tally {
         add_counts(&mut self.fault_effects, &record.fault_effects);
         add_coverage(&mut self.coverage, &record.coverage);
         add_coverage(&mut scenario.coverage, &record.coverage);
-        let bucket = self.seed_buckets.get_mut(seed_bucket);
-        let Some(signature) = &record.signature else {
-            bucket.into_iter().for_each(|bucket| bucket.runs += 1);
-            return;
-        };
-        bucket.into_iter().for_each(|bucket| (bucket.runs, bucket.failures) = (bucket.runs + 1, bucket.failures + 1));
+        if let Some(bucket) = self.seed_buckets.get_mut(seed_bucket) {
+            bucket.runs += 1;
+            bucket.failures += u64::from(record.signature.is_some());
+        }
+        let Some(signature) = &record.signature else { return };
         self.failures += 1;
         scenario.failures += 1;
         for invariant in &record.invariants {
@@ -212,7 +211,8 @@ impl Tally {
         }
         if self.seed_buckets.len() == other.seed_buckets.len() {
             for (mine, theirs) in self.seed_buckets.iter_mut().zip(&other.seed_buckets) {
-                (mine.runs, mine.failures) = (mine.runs + theirs.runs, mine.failures + theirs.failures);
+                mine.runs += theirs.runs;
+                mine.failures += theirs.failures;
             }
         } else {
             // One side began before slices were counted: the merged slices would be wrong.
