@@ -129,6 +129,22 @@ fn a_campaign_with_a_bug_writes_reports_that_replay_and_pages_that_show_them() {
         assert!(page.contains("<svg") && page.contains("marker-end"), "the page draws a timeline with messages");
         let lanes = page.matches("class=\"lane-name\"").count();
         assert!(lanes >= 4 && page.contains("id=\"violation-marker\""), "a lane per node and the violation marked");
+        let steps = page.split("<h2>The run, step by step</h2>").nth(1).unwrap().split("<h2>").next().unwrap();
+        for debug_text in ["VmId(", "JobId(", "Ok(", "Err(", "Injected(", " { "] {
+            assert!(!steps.contains(debug_text), "the steps read as words, not {debug_text}: {steps}");
+        }
+        assert!(steps.contains(": create vm-") && steps.contains(" ends done"), "{steps}");
+        let lane_names: Vec<&str> = page
+            .split("class=\"lane-name\"")
+            .skip(1)
+            .map(|rest| rest.split('>').nth(1).unwrap().split('<').next().unwrap())
+            .collect();
+        for host in
+            steps.split(" on host-").skip(1).map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().unwrap())
+        {
+            let agent = format!("agent-{host}");
+            assert!(lane_names.contains(&agent.as_str()), "host-{host} is served by {agent}: {lane_names:?}");
+        }
         let sim_ms = serde_json::from_str::<serde_json::Value>(&text(&report)).unwrap()["sim_ms"].as_u64().unwrap();
         let fired = page.split("<h2>Faults injected</h2>").nth(1).unwrap().split("<h2>").next().unwrap();
         for start in fired.split("<tr><td class=\"number\">").skip(1) {

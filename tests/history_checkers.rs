@@ -5,7 +5,7 @@
 
 use fleetsim_model::host::HostData;
 use fleetsim_model::ids::{InstanceId, Ip, JobId, VmId};
-use fleetsim_model::store::{ClaimedWrite, JobState, StoreData};
+use fleetsim_model::store::{ClaimedWrite, JobState, StoreData, VmRow, VmState};
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
 use fleetsim_sim::{
     run, Disk, FaultProfile, FaultStrategy, HistoryType, InvariantInfo, Limits, NodeContext, Outcome, RunConfig,
@@ -104,7 +104,7 @@ fn without_sabotage_the_workload_finishes_clean_and_every_job_is_ok_in_the_histo
         }
     }
     let jobs_ok =
-        outcome.history.iter().filter(|entry| entry.kind == HistoryType::Ok && entry.detail.ends_with("Done"));
+        outcome.history.iter().filter(|entry| entry.kind == HistoryType::Ok && entry.detail.ends_with(" done"));
     let submissions_ok = outcome.history.iter().filter(|entry| entry.detail.ends_with("submitted"));
     assert_eq!((jobs_ok.count(), submissions_ok.count()), (3, 3), "{:#?}", outcome.history);
     assert!(invoked.values().all(|(_, completions)| completions.len() == 1), "{invoked:?}");
@@ -170,4 +170,17 @@ fn a_charge_under_an_old_generation_breaks_resources_owned() {
     });
     assert_eq!(invariant, "resources-owned", "{message}");
     assert!(message.contains("charged at generation 1"), "{message}");
+}
+
+#[test]
+fn a_row_left_half_created_with_no_job_to_finish_it_breaks_no_orphan_vm() {
+    let (invariant, message) = first_violation(|store, _, node| {
+        let row = VmRow { vm: VmId(9), host: 1, ip: Some(Ip(104)), state: VmState::Creating };
+        store.commit(node, |data| {
+            data.vms.rows.insert(VmId(9), row);
+            data.vms.ip_allocations.insert(Ip(104), VmId(9));
+        })
+    });
+    assert_eq!(invariant, "no-orphan-vm", "{message}");
+    assert!(message.contains("row vm-9 on host-1 holding 10.0.0.104 is still being created"), "{message}");
 }

@@ -72,7 +72,7 @@ fn seed_002_a_stale_monitor_report_after_a_restart_drives_the_counters_negative(
     let late_reports = FaultWindow {
         start_ms: 0,
         duration_ms: 1_500,
-        fault: Fault::OneWay { from: "agent-1".into(), to: "store".into() },
+        fault: Fault::OneWay { from: "agent-0".into(), to: "store".into() },
     };
     let plan = Plan { workload, faults: vec![late_reports], fault_points: FaultPointPlan::off() };
     let stale = "a stale monitor report arrived after a newer generation charged";

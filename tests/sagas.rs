@@ -216,7 +216,7 @@ fn an_undo_that_never_gets_through_is_reported_as_a_failed_undo() {
     for (seed, start_ms) in tries {
         let workload = workload_for("start_instance").into_iter().take(1);
         let workload = workload.map(|(at_ms, operation)| WorkloadStep { at_ms, operation }).collect();
-        let pause = FaultWindow { start_ms, duration_ms: 25_000, fault: Fault::Pause { node: "agent-1".into() } };
+        let pause = FaultWindow { start_ms, duration_ms: 25_000, fault: Fault::Pause { node: "agent-0".into() } };
         let plan = Plan { workload, faults: vec![pause], fault_points: FaultPointPlan::off() };
         let mut config = RunConfig::new("saga-bench", seed);
         config.plan = Some(serde_json::to_value(plan).unwrap());

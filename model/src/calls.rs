@@ -10,17 +10,22 @@ use fleetsim_sim::{InjectedFault, NodeIndex};
 pub const CALL_TIMEOUT_MS: u64 = 250;
 
 /// Why a step did not complete. A timeout leaves its effect unknown.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
     /// No reply in time: the call may or may not have taken effect.
+    #[error("no reply in time")]
     Timeout,
     /// The store refused.
+    #[error("{0}")]
     Store(StoreError),
     /// An agent refused.
+    #[error("{0}")]
     Host(HostError),
     /// A fault point failed the step.
+    #[error("fault point {0} failed it")]
     Injected(String),
     /// A reply of the wrong kind (a bug in the model).
+    #[error("a reply of the wrong kind")]
     Protocol,
 }
 

@@ -15,10 +15,10 @@ pub const SUBMIT_RETRY_MS: u64 = 100;
 /// Submits the job behind `operation` to the store.
 pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, operation: Operation) {
     let (job, kind) = operation.job();
-    let submission = node.sim().invoke(node.index(), format!("submit {job} {kind:?}"));
+    let submission = node.sim().invoke(node.index(), format!("submit {job} ({kind})"));
     for attempt in 1..=SUBMIT_ATTEMPTS_MAX {
         if store_plain(&rpc, store_node, Transaction::SubmitJob { job, kind }).await.is_ok() {
-            node.step(format!("{job} submitted ({kind:?}) on attempt {attempt}: ok"));
+            node.step(format!("{job} submitted ({kind}) on attempt {attempt}: ok"));
             node.sim().complete(submission, HistoryType::Ok, node.index(), format!("{job} submitted"));
             return;
         }

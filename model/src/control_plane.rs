@@ -110,8 +110,9 @@ fn boot_store(sim: &Sim, disk: Disk<StoreData>, log: JobLog) -> NodeIndex {
     })
 }
 
+/// The agent of host `position` is `agent-<position>`: `agent-2` serves `host-2`.
 fn boot_host(sim: &Sim, position: usize, disk: Disk<HostData>, store: NodeIndex) -> NodeIndex {
-    sim.add_node(&format!("agent-{}", position + 1), move |node| {
+    sim.add_node(&format!("agent-{position}"), move |node| {
         let disk = disk.clone();
         async move {
             let _rpc = start_agent(node, disk, store).await;
@@ -145,6 +146,10 @@ impl System for ControlPlane {
 
     fn client(&self) -> NodeIndex {
         self.topology.client
+    }
+
+    fn describe(&self, operation: &Operation) -> String {
+        operation.to_string()
     }
 
     fn issue(&self, operation: Operation) -> BoxFuture<()> {

@@ -22,7 +22,7 @@ pub const CATALOG: &[InvariantInfo] = &[
     InvariantInfo {
         name: "no-orphan-vm",
         kind: ViolationClass::Convergence,
-        summary: "every VM on a host has a row naming that host, every running row has its VM, every VMM is current; the reconciler destroyed none",
+        summary: "every VM on a host has a row naming that host, every running row has its VM, no row is left half-created, every VMM is current; the reconciler destroyed none",
     },
     InvariantInfo {
         name: "no-leaked-snapshot",
@@ -98,7 +98,8 @@ pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invarian
 }
 
 /// `no-orphan-vm`: every VM on a host has a row naming that host, every running row has its
-/// VM, every VMM is its instance's current one, and the reconciler never had to destroy one.
+/// VM, no row is left half-created without a job to finish it, every VMM is its instance's
+/// current one, and the reconciler never had to destroy one.
 pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
     Invariant::eventually("no-orphan-vm", move || {
         let data = store.read_durable(Clone::clone);
@@ -122,6 +123,20 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
         for row in data.vms.rows.values().filter(|row| row.state == VmState::Running) {
             if !hosts[row.host as usize].read_durable(|host| host.vms.contains_key(&row.vm)) {
                 return Err(format!("row {} says running on host-{} but the host has no such VM", row.vm, row.host));
+            }
+        }
+        // A failed or refused create or clone gives its row back: none is left half-created
+        // once no unfinished job works on its VM.
+        for row in data.vms.rows.values().filter(|row| row.state == VmState::Creating) {
+            let worked_on = data.jobs.rows.values().any(|job| {
+                !job.state.is_terminal() && job.kind.lock_keys().contains(&crate::store::LockKey::Vm(row.vm))
+            });
+            if !worked_on {
+                let address = row.ip.map(|ip| format!(" holding {ip}")).unwrap_or_default();
+                return Err(format!(
+                    "row {} on host-{}{address} is still being created, but no job is left to finish it",
+                    row.vm, row.host
+                ));
             }
         }
         for row in data.instances.rows.values().filter(|row| row.state == InstanceState::Running) {
@@ -245,7 +260,7 @@ pub fn jobs_terminate(store: Disk<StoreData>) -> Invariant {
     Invariant::finishes("jobs-terminate", move || {
         store.read_durable(|data| match data.jobs.rows.values().find(|row| !row.state.is_terminal()) {
             Some(row) => {
-                Err(format!("{} ({:?}) is still {:?} after {} attempts", row.job, row.kind, row.state, row.attempt))
+                Err(format!("{} ({}) is still {} after {} attempts", row.job, row.kind, row.state, row.attempt))
             }
             None => Ok(()),
         })

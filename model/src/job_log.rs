@@ -112,14 +112,14 @@ impl JobLog {
             operation
         };
         let kind = if finish.state == JobState::Done { HistoryType::Ok } else { HistoryType::Fail };
-        sim.complete(operation, kind, caller, format!("{} {:?}", finish.job, finish.state));
+        sim.complete(operation, kind, caller, format!("{} {}", finish.job, finish.state));
     }
 
     fn submitted(&self, sim: &Sim, caller: NodeIndex, job: JobId, kind: JobKind) {
         if self.lock().jobs.contains_key(&job) {
             return;
         }
-        let operation = sim.invoke(caller, format!("{job} {kind:?}"));
+        let operation = sim.invoke(caller, format!("{job} ({kind})"));
         let mut log = self.lock();
         let submitted_at = log.take_position();
         log.jobs.insert(job, JobRecord { kind, operation, submitted_at, claimed_at: None, finished: None });

@@ -29,7 +29,7 @@ pub async fn run_worker(saga: SagaContext) {
 }
 
 async fn run_claimed(worker: &SagaContext, job: JobRow) {
-    worker.node.step(format!("claims {} ({:?}) attempt {}", job.job, job.kind, job.attempt));
+    worker.node.step(format!("claims {} ({}) attempt {}", job.job, job.kind, job.attempt));
     let saga =
         SagaContext { claim: Some(Claim { job: job.job, attempt: job.attempt, fence: job.fence }), ..worker.clone() };
     let result = run_job(&saga, job.kind).await;
@@ -39,7 +39,12 @@ async fn run_claimed(worker: &SagaContext, job: JobRow) {
         Err(_) if job.attempt >= ATTEMPTS_MAX => JobState::Failed,
         Err(_) => JobState::Pending,
     };
-    worker.node.step(format!("{} attempt {} -> {state:?} ({result:?})", job.job, job.attempt));
+    let why = match &result {
+        Ok(true) => String::new(),
+        Ok(false) => ": refused for good".to_string(),
+        Err(error) => format!(": {error}"),
+    };
+    worker.node.step(format!("{} attempt {} ends {state}{why}", job.job, job.attempt));
     let retry_after_ms = RETRY_BACKOFF_MS_MAX.min(RETRY_BACKOFF_MS_MIN << job.attempt.min(8));
     // A lost finish is an unknown outcome: the lease ends and the job is claimed again.
     let _ = saga.store(Transaction::FinishJob { state, retry_after_ms }).await;

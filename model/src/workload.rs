@@ -57,6 +57,14 @@ pub enum Operation {
     },
 }
 
+/// `job-3: create vm-9 on host-1`.
+impl std::fmt::Display for Operation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (job, kind) = self.job();
+        write!(formatter, "{job}: {kind}")
+    }
+}
+
 impl Operation {
     /// The job the operation submits.
     pub fn job(&self) -> (JobId, JobKind) {

@@ -6,7 +6,7 @@ use fleetsim_sim::{FaultKind, FaultProfile, Limits};
 /// Every node of a control plane booted from `config`, in boot order, without the client.
 pub fn nodes(config: &ControlPlaneConfig) -> Vec<String> {
     let mut nodes = vec!["store".to_string()];
-    nodes.extend((1..=config.hosts).map(|number| format!("agent-{number}")));
+    nodes.extend((0..config.hosts).map(|position| format!("agent-{position}")));
     nodes.extend((1..=config.workers).map(|number| format!("worker-{number}")));
     if config.reconciler {
         nodes.push("reconciler".to_string());

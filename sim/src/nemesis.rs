@@ -6,6 +6,7 @@ use crate::seed::StreamRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// A kind of fault, as swarm testing enables or disables it per seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -221,6 +222,36 @@ pub enum Fault {
         /// Oldest snapshot served.
         age_ms_max: u64,
     },
+}
+
+/// How the trace and the pages tell a fault: `crash worker-1`, `latency: up to 121 ms more`.
+impl fmt::Display for Fault {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind().name();
+        match self {
+            Fault::Crash { node } | Fault::Pause { node } | Fault::LongPause { node } | Fault::LongPartition { node } => {
+                write!(formatter, "{kind} {node}")
+            }
+            Fault::Partition { side } => write!(formatter, "{kind}: {} cut off from the rest", side.join(", ")),
+            Fault::OneWay { from, to } => write!(formatter, "{kind}: {to} no longer hears {from}"),
+            Fault::NetworkDown => write!(formatter, "{kind}: every message lost"),
+            Fault::PacketLoss { percent } => write!(formatter, "{kind}: {percent}% of messages lost"),
+            Fault::Latency { extra_ms_max } => write!(formatter, "{kind}: up to {extra_ms_max} ms more per message"),
+            Fault::Duplicate { percent } => write!(formatter, "{kind}: {percent}% of messages delivered twice"),
+            Fault::Timeout { percent } => write!(formatter, "{kind}: {percent}% of replies lost"),
+            Fault::StaleDelivery { percent, delay_ms_min, delay_ms_max } => {
+                write!(formatter, "{kind}: {percent}% of messages held back {delay_ms_min} to {delay_ms_max} ms")
+            }
+            Fault::ClockSkew { node, jump_ms, rate_percent } => {
+                write!(formatter, "{kind} {node}: {jump_ms} ms ahead, then {rate_percent}% of true speed")
+            }
+            Fault::Disk { node, sync_ms_max, restart_after_ms } => write!(
+                formatter,
+                "{kind} {node}: syncs up to {sync_ms_max} ms, then a crash losing unsynced writes, up again {restart_after_ms} ms later"
+            ),
+            Fault::StaleRead { node, age_ms_max } => write!(formatter, "{kind} {node}: reads up to {age_ms_max} ms stale"),
+        }
+    }
 }
 
 impl Fault {

@@ -247,14 +247,11 @@ async fn quiet<T: System>(sim: &Sim, system: &T, limits: &Limits) {
     }
 }
 
-async fn run_workload<T: System>(sim: Sim, system: Arc<T>, workload: Vec<WorkloadStep<T::Operation>>)
-where
-    T::Operation: std::fmt::Debug,
-{
+async fn run_workload<T: System>(sim: Sim, system: Arc<T>, workload: Vec<WorkloadStep<T::Operation>>) {
     let started = Instant::now() - Duration::from_micros(sim.now_us());
     for step in workload {
         madsim::time::sleep_until(started + Duration::from_millis(step.at_ms)).await;
-        sim.trace(NodeIndex::NEMESIS, EventKind::Workload, format!("{:?}", step.operation));
+        sim.trace(NodeIndex::NEMESIS, EventKind::Workload, system.describe(&step.operation));
         sim.spawn_on(system.client(), system.issue(step.operation));
     }
 }

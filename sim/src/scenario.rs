@@ -60,10 +60,15 @@ pub trait Scenario: Send + Sync + 'static {
 /// The system under test of one run, as the driver sees it.
 pub trait System: Send + Sync + 'static {
     /// One workload operation.
-    type Operation;
+    type Operation: Debug;
 
     /// The node workload operations are issued from.
     fn client(&self) -> NodeIndex;
+    /// How the trace and the failure page tell `operation` ("create vm-9 on host-1"); its
+    /// `Debug` text unless the system says it better.
+    fn describe(&self, operation: &Self::Operation) -> String {
+        format!("{operation:?}")
+    }
     /// Issues one operation; the future runs on the client node.
     fn issue(&self, operation: Self::Operation) -> BoxFuture<()>;
     /// Whether the system has nothing left to do (the quiet phase may end early).

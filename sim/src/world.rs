@@ -539,7 +539,7 @@ impl Sim {
     /// Puts fault window `window_id` in force.
     pub fn start_fault(&self, window_id: u64, fault: &Fault) {
         self.count_fault(fault.kind());
-        self.trace(NodeIndex::NEMESIS, EventKind::FaultStart, format!("window {window_id}: {fault:?}"));
+        self.trace(NodeIndex::NEMESIS, EventKind::FaultStart, format!("window {window_id}: {fault}"));
         let node = fault.nodes().first().and_then(|name| self.node_index(name));
         match (fault, node) {
             (Fault::Crash { .. }, Some(index)) => drop(self.crash(index)),
@@ -569,7 +569,7 @@ impl Sim {
 
     /// Ends fault window `window_id`.
     pub fn stop_fault(&self, window_id: u64, fault: &Fault) {
-        self.trace(NodeIndex::NEMESIS, EventKind::FaultStop, format!("window {window_id}: {:?}", fault.kind()));
+        self.trace(NodeIndex::NEMESIS, EventKind::FaultStop, format!("window {window_id}: {}", fault.kind().name()));
         let node = fault.nodes().first().and_then(|name| self.node_index(name));
         match (fault, node) {
             (Fault::Crash { .. }, Some(index)) => drop(self.restart(index)),
@@ -655,7 +655,11 @@ impl Sim {
             FaultPointAction::Fail => self.sometimes(&format!("failure at {name}"), true),
         }
         self.count_fault(FaultKind::FaultPoint);
-        self.trace(index, EventKind::FaultPoint, format!("{name}: {action:?}"));
+        let what = match action {
+            FaultPointAction::Crash { restart_after_ms } => format!("crash, up again {restart_after_ms} ms later"),
+            _ => "fail the step".to_string(),
+        };
+        self.trace(index, EventKind::FaultPoint, format!("{name}: {what}"));
         action
     }
 
@@ -663,7 +667,7 @@ impl Sim {
     pub fn pass_delay_point(&self, index: NodeIndex, name: &str) -> Option<u64> {
         let delay_ms = self.state().fault_points.pass_delay(name)?;
         self.count_fault(FaultKind::FaultPoint);
-        self.trace(index, EventKind::FaultPoint, format!("{name}: Delay {{ delay_ms: {delay_ms} }}"));
+        self.trace(index, EventKind::FaultPoint, format!("{name}: wait {delay_ms} ms"));
         Some(delay_ms)
     }
 

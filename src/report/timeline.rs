@@ -266,17 +266,27 @@ fn timeline(html: &mut String, report: &FailureReport, events: &[Event]) {
     let x = |node: &str| GUTTER_PX + column.get(node).copied().unwrap_or(0) * column_px + column_px / 2;
     let y = |row: usize| HEADER_PX + row * ROW_PX + ROW_PX / 2;
     let width = GUTTER_PX + nodes.len().max(1) * column_px + LABELS_PX;
-    html.push_str("<div style=\"overflow-x:auto\">");
-    let height = HEADER_PX + shown.len().max(1) * ROW_PX + 10;
-    let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#3366cc\"/></marker></defs>");
-    shade_faults(html, report, &shown, &column, (width, column_px));
+    // The diagram scrolls in a box of its own, its node names held at the top of the box.
+    let _ = writeln!(
+        html,
+        "<div id=\"message-diagram\" style=\"overflow:auto;max-height:85vh;border:1px solid #ddd\">\
+         <div class=\"diagram-names\" style=\"position:sticky;top:0;z-index:1;background:#fff;width:{width}px\">\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{HEADER_PX}\" role=\"img\" aria-label=\"nodes\">"
+    );
     for node in &nodes {
         let _ = writeln!(
             html,
-            "<text x=\"{0}\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">{1}</text><line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{height}\" stroke=\"#bbb\"/>",
+            "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
             x(node),
             escape(node)
         );
+    }
+    html.push_str("</svg></div>");
+    let height = HEADER_PX + shown.len().max(1) * ROW_PX + 10;
+    let _ = writeln!(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" style=\"margin-top:-{HEADER_PX}px\" role=\"img\" aria-label=\"timeline\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#3366cc\"/></marker></defs>");
+    shade_faults(html, report, &shown, &column, (width, column_px));
+    for node in &nodes {
+        let _ = writeln!(html, "<line x1=\"{0}\" y1=\"28\" x2=\"{0}\" y2=\"{height}\" stroke=\"#bbb\"/>", x(node));
     }
     let mut sent: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     for (row, event) in shown.iter().enumerate() {
@@ -298,7 +308,7 @@ fn shade_faults(
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { continue };
         let top = HEADER_PX + first * ROW_PX;
         let height = (last - first + 1) * ROW_PX;
-        let label = escape(&serde_json::to_string(&window.fault).unwrap_or_default());
+        let label = escape(&window.fault.to_string());
         let nodes = window.fault.nodes();
         if nodes.is_empty() {
             let _ = writeln!(html, "<rect x=\"{GUTTER_PX}\" y=\"{top}\" width=\"{}\" height=\"{height}\" fill=\"#f4a261\" fill-opacity=\"0.12\"><title>{label}</title></rect>", width - GUTTER_PX);

@@ -119,17 +119,22 @@ pub enum HostRequest {
 }
 
 /// Why an agent refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     /// No such VM, snapshot or VMM.
+    #[error("the host has no such VM, snapshot or VMM")]
     NotFound,
     /// It exists already (differently, or by that name).
+    #[error("it exists already on the host")]
     AlreadyExists,
     /// Another operation holds the source VM.
+    #[error("another operation holds the source VM")]
     SourceLocked,
     /// The VM or VMM was destroyed; it cannot be created or registered again.
+    #[error("it was destroyed and cannot come back")]
     Gone,
     /// The operation's fencing token is older than one the host has seen for the instance.
+    #[error("fenced: the host has seen a newer token for the instance")]
     Fenced,
 }
 

@@ -55,9 +55,10 @@ async fn report(agent: &Agent, instance: InstanceId, vmm: VmmId, generation: u64
     agent.node.delay_point(REPORT_DELAY_POINT).await;
     for attempt in 1..=REPORT_ATTEMPTS_MAX {
         if store_plain(&agent.rpc, agent.store, transaction.clone()).await.is_ok() {
-            agent
-                .node
-                .step(format!("monitor reports {vmm} {observation:?} at generation {generation} (attempt {attempt})"));
+            agent.node.step(format!(
+                "monitor reports {vmm} {} at generation {generation} (attempt {attempt})",
+                observation.name()
+            ));
             return;
         }
         agent.node.sleep_ms(REPORT_RETRY_MS).await;

@@ -36,7 +36,7 @@ pub async fn clone_vm(saga: &SagaContext, source: VmId, target: VmId) -> Result<
         let cleanup =
             saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence: saga.fence() }).await;
         if let Err(error) = cleanup {
-            saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error:?}"));
+            saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error}"));
         }
         cloned?;
     } else {
@@ -56,7 +56,7 @@ pub async fn clone_vm(saga: &SagaContext, source: VmId, target: VmId) -> Result<
             // clones of one source running at once the source is often locked and it fails.
             let deleted = saga.host(host, HostRequest::DeleteSnapshot { source, name: name.clone(), fence }).await;
             if let Err(error) = deleted {
-                saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error:?}"));
+                saga.node.step(format!("snapshot cleanup failed: {name} on {source}: {error}"));
             }
         } else {
             // Retired, not only deleted: a create of this attempt held back in the network must

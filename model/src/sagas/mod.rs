@@ -87,7 +87,7 @@ impl SagaContext {
             self.node.sleep_ms(UNDO_RETRY_MS).await;
         }
         let job = self.claim.map(|claim| claim.job).unwrap_or(crate::ids::JobId(0));
-        let failure = UndoFailure { job, step: step.to_string(), error: format!("{last:?}") };
+        let failure = UndoFailure { job, step: step.to_string(), error: last.to_string() };
         let _ = calls::store_plain(&self.rpc, self.topology.store, Transaction::RecordUndoFailure(failure)).await;
         Err(last)
     }

@@ -50,7 +50,7 @@ pub async fn start_instance(saga: &SagaContext, instance: InstanceId) -> Result<
         }
         Err(error @ (StepError::Store(StoreError::StaleClaim) | StepError::Host(HostError::Fenced))) => Err(error),
         Err(error) => {
-            saga.node.step(format!("{instance} did not come up in {vmm} ({error:?}): unwinding"));
+            saga.node.step(format!("{instance} did not come up in {vmm} ({error}): unwinding"));
             unwind(saga, instance, vmm, host, generation).await?;
             saga.node.sim().sometimes("a start saga unwound after a timeout", error == StepError::Timeout);
             Err(error)

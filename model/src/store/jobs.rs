@@ -5,6 +5,7 @@ use crate::ids::{InstanceId, JobId, VmId};
 use fleetsim_sim::NodeIndex;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,20 @@ impl JobKind {
     }
 }
 
+/// How the steps and the checkers tell a job: `create vm-9 on host-1`.
+impl fmt::Display for JobKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobKind::CreateVm { vm, host } => write!(formatter, "create {vm} on host-{host}"),
+            JobKind::DeleteVm { vm } => write!(formatter, "delete {vm}"),
+            JobKind::CloneVm { source, target } => write!(formatter, "clone {source} into {target}"),
+            JobKind::SnapshotVm { vm } => write!(formatter, "snapshot {vm}"),
+            JobKind::StartInstance { instance } => write!(formatter, "start {instance}"),
+            JobKind::StopInstance { instance } => write!(formatter, "stop {instance}"),
+        }
+    }
+}
+
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobState {
@@ -103,6 +118,18 @@ pub enum JobState {
     Done,
     /// Given up: after too many attempts, or refused for good (its object is gone).
     Failed,
+}
+
+/// `pending`, `running until 2035 ms`, `done`, `failed`.
+impl fmt::Display for JobState {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobState::Pending => formatter.write_str("pending"),
+            JobState::Running { lease_until_ms, .. } => write!(formatter, "running until {lease_until_ms} ms"),
+            JobState::Done => formatter.write_str("done"),
+            JobState::Failed => formatter.write_str("failed"),
+        }
+    }
 }
 
 impl JobState {

@@ -42,6 +42,16 @@ pub enum VmmObservation {
     Destroyed,
 }
 
+impl VmmObservation {
+    /// `running` or `destroyed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VmmObservation::Running => "running",
+            VmmObservation::Destroyed => "destroyed",
+        }
+    }
+}
+
 /// A difference the reconciler found and repaired; in a correct control plane it finds none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discrepancy {
@@ -156,17 +166,22 @@ pub struct StoreRequest {
 }
 
 /// Why a transaction did nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist.
+    #[error("the store has no such row")]
     NotFound,
     /// The address is not allocated to that VM.
+    #[error("the address is not allocated to that VM")]
     AlreadyFree,
     /// No address is left in the pool.
+    #[error("the IP pool is exhausted")]
     PoolExhausted,
     /// The claim named is no longer the job's current one.
+    #[error("the claim is no longer the job's current one")]
     StaleClaim,
     /// The instance's charge at that generation was released: the VMM is being taken down.
+    #[error("the charge at that generation was released")]
     Released,
 }
 
