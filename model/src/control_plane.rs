@@ -12,6 +12,7 @@ use crate::reconciler::run_reconciler;
 use crate::sagas::SagaContext;
 use crate::store::{store_handler, StoreData, Usage};
 use crate::topology::Topology;
+use crate::unwind_log::{self, UnwindLog};
 use crate::worker::run_worker;
 use crate::workload::Operation;
 use crate::{effects, monotonic};
@@ -66,7 +67,9 @@ impl ControlPlane {
             .collect();
         let client = sim.add_node("client", |_| async {});
         let mut topology = Topology { store: store_node, workers: Vec::new(), hosts: host_nodes, client };
-        topology.workers = (1..=config.workers).map(|number| boot_worker(sim, number, topology.clone())).collect();
+        let unwinds = UnwindLog::default();
+        topology.workers =
+            (1..=config.workers).map(|number| boot_worker(sim, number, topology.clone(), unwinds.clone())).collect();
         if config.reconciler {
             boot_reconciler(sim, topology.clone());
         }
@@ -81,6 +84,7 @@ impl ControlPlane {
         sim.register_invariant(monotonic::monotonic_state(store.clone(), hosts.clone()));
         sim.register_invariant(invariants::no_stale_write(store.clone()));
         sim.register_invariant(invariants::resources_owned(store.clone()));
+        sim.register_invariant(unwind_log::clean_unwind(store.clone(), hosts.clone(), unwinds));
         Self { sim: sim.clone(), topology, store, hosts }
     }
 
@@ -121,12 +125,12 @@ fn boot_host(sim: &Sim, position: usize, disk: Disk<HostData>, store: NodeIndex)
     })
 }
 
-fn boot_worker(sim: &Sim, number: u32, topology: Topology) -> NodeIndex {
+fn boot_worker(sim: &Sim, number: u32, topology: Topology, unwinds: UnwindLog) -> NodeIndex {
     sim.add_node(&format!("worker-{number}"), move |node| {
-        let topology = topology.clone();
+        let (topology, unwinds) = (topology.clone(), unwinds.clone());
         async move {
             let rpc = ModelRpc::bind(&node, None).await;
-            run_worker(SagaContext { node, rpc, topology, claim: None }).await;
+            run_worker(SagaContext { node, rpc, topology, claim: None, unwinds }).await;
         }
     })
 }

@@ -64,6 +64,11 @@ pub const CATALOG: &[InvariantInfo] = &[
         kind: ViolationClass::Safety,
         summary: "every allocated address belongs to a VM row that names it; every charge was made under its instance's current generation and VMM",
     },
+    InvariantInfo {
+        name: "clean-unwind",
+        kind: ViolationClass::Safety,
+        summary: "a start saga that reports itself unwound left the slate it started from: its VMM cleared from the row, its charge released, nothing registered on the host",
+    },
 ];
 
 /// `unique-ip`: no two VMs running on any host share an address, and no address is

@@ -21,6 +21,7 @@ pub mod reconciler;
 pub mod sagas;
 pub mod store;
 pub mod topology;
+pub mod unwind_log;
 pub mod worker;
 pub mod workload;
 

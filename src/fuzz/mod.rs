@@ -41,12 +41,13 @@ pub fn fuzz(arguments: &FuzzArguments, registry: &Registry) -> Result<u8, String
     let opened =
         if arguments.resume { resume(arguments, registry, &options)? } else { start(arguments, registry, &folder)? };
     let OpenedCampaign { lock: _lock, store, checkpoint, record } = opened;
+    let shard = checkpoint.spec.shard;
+    let shard = if shard.count > 1 { format!(" (shard {shard})") } else { String::new() };
     errln!(
-        "fuzz: {} seeds from {:#x} of {} (shard {}), {} jobs, into {}",
+        "fuzz: {} seeds from {:#x} of {}{shard}, {} jobs, into {}",
         checkpoint.spec.seeds,
         checkpoint.spec.start,
         checkpoint.spec.scenarios.join(", "),
-        checkpoint.spec.shard,
         options.jobs,
         folder.display()
     );

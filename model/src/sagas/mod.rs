@@ -21,6 +21,7 @@ use crate::host::{HostReply, HostRequest};
 use crate::message::ModelRpc;
 use crate::store::{Claim, JobKind, StoreReply, Transaction, UndoFailure};
 use crate::topology::Topology;
+use crate::unwind_log::UnwindLog;
 use fleetsim_sim::NodeContext;
 
 /// Attempts of one undo step before the saga records it as failed.
@@ -39,6 +40,8 @@ pub struct SagaContext {
     pub topology: Topology,
     /// The job claim every store write is made under.
     pub claim: Option<Claim>,
+    /// Where the saga reports the unwinds it completed, for `clean-unwind`.
+    pub unwinds: UnwindLog,
 }
 
 impl SagaContext {

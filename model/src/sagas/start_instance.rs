@@ -8,6 +8,7 @@ use crate::host::{HostError, HostRequest};
 use crate::ids::{InstanceId, VmmId};
 use crate::sagas::SagaContext;
 use crate::store::{StoreError, StoreReply, Transaction};
+use crate::unwind_log::Unwound;
 
 /// Runs the StartInstance saga.
 pub async fn start_instance(saga: &SagaContext, instance: InstanceId) -> Result<(), StepError> {
@@ -79,5 +80,6 @@ async fn unwind(
     saga.fault_point("start_instance.unwind.after_unregister").await?;
     saga.undo("clear vmm", || async { saga.store(Transaction::ClearVmm(instance, vmm)).await.map(|_| ()) }).await?;
     saga.node.step(format!("{instance} unwound: {vmm} cleared"));
+    saga.unwinds.record(saga.node.sim(), Unwound { instance, vmm, host, generation });
     Ok(())
 }
