@@ -3,7 +3,7 @@
 //! invariant that owns that damage must name it at the next state change. The history itself is
 //! recorded Jepsen's way: every job invoked once, completed at most once, after its invocation.
 
-use fleetsim_model::host::HostData;
+use fleetsim_model::host::{HostData, PhysicalVm};
 use fleetsim_model::ids::{InstanceId, Ip, JobId, VmId};
 use fleetsim_model::store::{ClaimedWrite, JobState, StoreData, VmRow, VmState};
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
@@ -24,6 +24,10 @@ const SABOTAGE_AT_MS: u64 = 2_500;
 
 struct Saboteur {
     corruption: Option<Corruption>,
+    /// Whether the control plane runs its reconciler.
+    reconciler: bool,
+    /// When the saboteur strikes.
+    sabotage_at_ms: u64,
 }
 
 impl Scenario for Saboteur {
@@ -61,13 +65,14 @@ impl Scenario for Saboteur {
     }
 
     fn boot(&self, sim: &Sim) -> ControlPlane {
-        let system = ControlPlane::boot(sim, CONFIG);
+        let system = ControlPlane::boot(sim, ControlPlaneConfig { reconciler: self.reconciler, ..CONFIG });
         if let Some(corruption) = self.corruption {
             let (store, hosts) = (system.store().clone(), system.hosts().to_vec());
+            let sabotage_at_ms = self.sabotage_at_ms;
             sim.add_node("saboteur", move |node| {
                 let (store, hosts) = (store.clone(), hosts.clone());
                 async move {
-                    madsim::time::sleep(std::time::Duration::from_millis(SABOTAGE_AT_MS)).await;
+                    madsim::time::sleep(std::time::Duration::from_millis(sabotage_at_ms)).await;
                     corruption(&store, &hosts, &node);
                 }
             });
@@ -79,7 +84,8 @@ impl Scenario for Saboteur {
 /// One run without faults: the workload alone, and the corruption if any.
 fn run_saboteur(corruption: Option<Corruption>) -> Outcome {
     let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
-    run(&Saboteur { corruption }, &config).expect("the saboteur's configuration fits")
+    run(&Saboteur { corruption, reconciler: false, sabotage_at_ms: SABOTAGE_AT_MS }, &config)
+        .expect("the saboteur's configuration fits")
 }
 
 /// Runs with `corruption` and returns the first violation's invariant and message.
@@ -183,4 +189,27 @@ fn a_row_left_half_created_with_no_job_to_finish_it_breaks_no_orphan_vm() {
     });
     assert_eq!(invariant, "no-orphan-vm", "{message}");
     assert!(message.contains("row vm-9 on host-1 holding 10.0.0.104 is still being created"), "{message}");
+}
+
+#[test]
+fn the_reconciler_destroys_an_orphan_vm_and_no_orphan_vm_names_the_repair() {
+    let orphan: Corruption = |_, hosts, node| {
+        hosts[1].commit(node, |host| {
+            host.vms.insert(VmId(9), PhysicalVm { vm: VmId(9), ip: Ip(109) });
+        })
+    };
+    let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
+    // Early enough for the reconciler's two rounds and its confirmation before the run ends.
+    let early = Saboteur { corruption: Some(orphan), reconciler: true, sabotage_at_ms: 1_000 };
+    let outcome = run(&early, &config).expect("the saboteur's configuration fits");
+    let violation = outcome.first_violation().unwrap_or_else(|| panic!("nothing fired: {:?}", outcome.violations));
+    assert_eq!(violation.invariant, "no-orphan-vm", "{violation:?}");
+    assert!(
+        violation.message.contains("the reconciler destroyed an orphan"),
+        "repaired, not merely seen: {violation:?}"
+    );
+    assert!(violation.message.contains("vm-9") && violation.message.contains("host-1"), "{violation:?}");
+    let (without, message) = first_violation(orphan);
+    assert_eq!(without, "no-orphan-vm");
+    assert!(message.contains("vm-9 runs on host-1 at 10.0.0.109 with no row in the store"), "{message}");
 }
