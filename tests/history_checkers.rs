@@ -213,3 +213,11 @@ fn the_reconciler_destroys_an_orphan_vm_and_no_orphan_vm_names_the_repair() {
     assert_eq!(without, "no-orphan-vm");
     assert!(message.contains("vm-9 runs on host-1 at 10.0.0.109 with no row in the store"), "{message}");
 }
+
+#[test]
+fn counters_that_vanish_while_an_instance_is_charged_break_counters_conserve() {
+    let (invariant, message) =
+        first_violation(|store, _, node| store.commit(node, |data| data.provisioning.collections.clear()));
+    assert_eq!(invariant, "counters-conserve", "{message}");
+    assert!(message.contains("fleet counts") && message.contains("but its resource rows sum to"), "{message}");
+}
