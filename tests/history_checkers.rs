@@ -6,6 +6,7 @@
 use fleetsim_model::host::{HostData, PhysicalVm};
 use fleetsim_model::ids::{InstanceId, Ip, JobId, VmId};
 use fleetsim_model::store::{ClaimedWrite, JobState, StoreData, VmRow, VmState};
+use fleetsim_model::unwind_log::Unwound;
 use fleetsim_model::{ControlPlane, ControlPlaneConfig, Operation};
 use fleetsim_sim::{
     run, Disk, FaultProfile, FaultStrategy, HistoryType, InvariantInfo, Limits, NodeContext, Outcome, RunConfig,
@@ -28,6 +29,8 @@ struct Saboteur {
     reconciler: bool,
     /// When the saboteur strikes.
     sabotage_at_ms: u64,
+    /// Whether the saboteur also claims an unwind of instance-1 that nobody made.
+    false_unwind: bool,
 }
 
 impl Scenario for Saboteur {
@@ -77,6 +80,20 @@ impl Scenario for Saboteur {
                 }
             });
         }
+        if self.false_unwind {
+            let (store, unwinds, sabotage_at_ms) =
+                (system.store().clone(), system.unwinds().clone(), self.sabotage_at_ms);
+            sim.add_node("false-unwinder", move |node| {
+                let (store, unwinds) = (store.clone(), unwinds.clone());
+                async move {
+                    madsim::time::sleep(std::time::Duration::from_millis(sabotage_at_ms)).await;
+                    let row = store.read_durable(|data| data.instances.rows[&InstanceId(1)].clone());
+                    let (vmm, host) = row.vmm.expect("instance-1 was started");
+                    let claim = Unwound { instance: InstanceId(1), vmm, host, generation: row.generation };
+                    unwinds.record(node.sim(), claim);
+                }
+            });
+        }
         system
     }
 }
@@ -84,7 +101,7 @@ impl Scenario for Saboteur {
 /// One run without faults: the workload alone, and the corruption if any.
 fn run_saboteur(corruption: Option<Corruption>) -> Outcome {
     let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
-    run(&Saboteur { corruption, reconciler: false, sabotage_at_ms: SABOTAGE_AT_MS }, &config)
+    run(&Saboteur { corruption, reconciler: false, sabotage_at_ms: SABOTAGE_AT_MS, false_unwind: false }, &config)
         .expect("the saboteur's configuration fits")
 }
 
@@ -200,7 +217,7 @@ fn the_reconciler_destroys_an_orphan_vm_and_no_orphan_vm_names_the_repair() {
     };
     let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
     // Early enough for the reconciler's two rounds and its confirmation before the run ends.
-    let early = Saboteur { corruption: Some(orphan), reconciler: true, sabotage_at_ms: 1_000 };
+    let early = Saboteur { corruption: Some(orphan), reconciler: true, sabotage_at_ms: 1_000, false_unwind: false };
     let outcome = run(&early, &config).expect("the saboteur's configuration fits");
     let violation = outcome.first_violation().unwrap_or_else(|| panic!("nothing fired: {:?}", outcome.violations));
     assert_eq!(violation.invariant, "no-orphan-vm", "{violation:?}");
@@ -220,4 +237,18 @@ fn counters_that_vanish_while_an_instance_is_charged_break_counters_conserve() {
         first_violation(|store, _, node| store.commit(node, |data| data.provisioning.collections.clear()));
     assert_eq!(invariant, "counters-conserve", "{message}");
     assert!(message.contains("fleet counts") && message.contains("but its resource rows sum to"), "{message}");
+}
+
+#[test]
+fn an_unwind_claimed_while_the_instance_still_runs_breaks_clean_unwind() {
+    let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("saboteur", 1) };
+    let liar = Saboteur { corruption: None, reconciler: false, sabotage_at_ms: SABOTAGE_AT_MS, false_unwind: true };
+    let outcome = run(&liar, &config).expect("the saboteur's configuration fits");
+    let violation = outcome.first_violation().unwrap_or_else(|| panic!("nothing fired: {:?}", outcome.history));
+    assert_eq!((violation.invariant.as_str(), violation.at_ms), ("clean-unwind", SABOTAGE_AT_MS), "{violation:?}");
+    assert!(
+        violation.message.contains("the start of instance-1")
+            && violation.message.contains("reported itself unwound, but its row still names vmm-"),
+        "{violation:?}"
+    );
 }

@@ -41,6 +41,7 @@ pub struct ControlPlane {
     topology: Topology,
     store: Disk<StoreData>,
     hosts: Vec<Disk<HostData>>,
+    unwinds: UnwindLog,
 }
 
 /// The instances of a configuration: deterministic projects and sizes.
@@ -84,8 +85,8 @@ impl ControlPlane {
         sim.register_invariant(monotonic::monotonic_state(store.clone(), hosts.clone()));
         sim.register_invariant(invariants::no_stale_write(store.clone()));
         sim.register_invariant(invariants::resources_owned(store.clone()));
-        sim.register_invariant(unwind_log::clean_unwind(store.clone(), hosts.clone(), unwinds));
-        Self { sim: sim.clone(), topology, store, hosts }
+        sim.register_invariant(unwind_log::clean_unwind(store.clone(), hosts.clone(), unwinds.clone()));
+        Self { sim: sim.clone(), topology, store, hosts, unwinds }
     }
 
     /// Where every node is.
@@ -101,6 +102,11 @@ impl ControlPlane {
     /// Every host's physical state, by host index.
     pub fn hosts(&self) -> &[Disk<HostData>] {
         &self.hosts
+    }
+
+    /// Where the sagas report their completed unwinds.
+    pub fn unwinds(&self) -> &UnwindLog {
+        &self.unwinds
     }
 }
 
