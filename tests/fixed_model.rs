@@ -58,9 +58,18 @@ fn control_plane_is_clean_and_reaches_every_window() {
 }
 
 #[test]
+fn partition_heal_is_clean_and_reaches_every_window() {
+    sweep("partition-heal");
+}
+
+#[test]
 fn every_scenario_is_swept_here() {
     let names: Vec<&str> = fleetsim_scenarios::registry().scenario_names();
-    assert_eq!(names, ["smoke", "delete", "clone", "start-stop", "control-plane"], "add a sweep for the new scenario");
+    assert_eq!(
+        names,
+        ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal"],
+        "add a sweep for the new scenario"
+    );
 }
 
 /// Seeds a campaign once found failing in the fixed model: a worker cut off mid-unwind

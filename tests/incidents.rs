@@ -124,3 +124,51 @@ fn seed_002_a_monitor_delayed_at_its_delay_point_reports_stale_more_often() {
         "stale reports in 40 seeds: {bare} bare, {delayed} with a slow monitor"
     );
 }
+
+/// Seed 001, FiFo's lost fields: every VM gets its package and organization, then the whole
+/// network goes down for three seconds while every node keeps serving. After the heal the agents
+/// re-register with the first store node they hear, which has not seen its peers again yet, so
+/// registrations land on three fallbacks; the fallbacks hand off before any read or
+/// anti-entropy merges them, and with the switch each handoff overwrites the primary's record.
+#[test]
+fn seed_001_registrations_after_a_whole_network_outage_overwrite_the_api_fields_at_handoff() {
+    use fleetsim_model::inventory::InventoryOperation;
+    let vms = 1..=18u32;
+    let workload: Vec<WorkloadStep<InventoryOperation>> = vms
+        .map(|number| WorkloadStep {
+            at_ms: 10 + 60 * u64::from(number),
+            operation: InventoryOperation::Assign {
+                vm: VmId(number),
+                package: number % 4 + 1,
+                organization: number % 3 + 1,
+            },
+        })
+        .collect();
+    let outage = FaultWindow { start_ms: 2_000, duration_ms: 3_000, fault: Fault::NetworkDown };
+    let plan = Plan { workload, faults: vec![outage], fault_points: FaultPointPlan::off() };
+    let run = |seed: u64, bug: Option<&str>| {
+        let mut config = RunConfig::new("partition-heal", seed);
+        config.plan = Some(serde_json::to_value(&plan).unwrap());
+        if let Some(bug) = bug {
+            config = config.with_bug(bug);
+        }
+        fleetsim_scenarios::run_scenario(&config).unwrap()
+    };
+    let on_fallbacks = "a registration landed on three fallbacks";
+    let (mut raced, mut reproduced) = (0, 0);
+    for seed in 1..=20 {
+        let fixed = run(seed, None);
+        assert!(fixed.passed(), "seed {seed}: {:?}", fixed.violations);
+        let buggy = run(seed, Some("handoff-overwrites"));
+        let race = fixed.coverage.sometimes[on_fallbacks] > 0;
+        raced += u32::from(race);
+        let Some(violation) = buggy.first_violation() else { continue };
+        assert!(race, "seed {seed}: fields lost without a registration on three fallbacks: {violation:?}");
+        assert_eq!(violation.invariant, "no-lost-fields", "seed {seed}: {violation:?}");
+        let api_field = violation.message.contains("'s package = ") || violation.message.contains("'s organization = ");
+        assert!(api_field, "seed {seed}: the fields only the API writes are the ones lost: {}", violation.message);
+        reproduced += 1;
+    }
+    println!("seed 001's race in {raced} of 20 seeds, its loss in {reproduced}");
+    assert!(reproduced >= 10, "the write-up's loss happened in only {reproduced} of 20 seeds");
+}

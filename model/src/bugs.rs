@@ -23,9 +23,20 @@ pub const CLONE_SNAPSHOT_NOT_IDEMPOTENT: &str = "clone-snapshot-not-idempotent";
 pub const CLONE_UNSERIALIZED: &str = "clone-unserialized";
 /// Collection counters are decremented even when the generation check keeps the row.
 pub const UNCONDITIONAL_COUNTER_DELETE: &str = "unconditional-counter-delete";
+/// A vnode receiving a handoff replaces its record with the handed-off one instead of merging.
+pub const HANDOFF_OVERWRITES: &str = "handoff-overwrites";
 
-/// Every bug switch the model implements.
-pub const CATALOG: &[BugInfo] = &[
+/// The incident behind the handoff bug, in words.
+const INCIDENT_HANDOFF: &str = "VMs that lost their package and organization after a whole-network outage: \
+     a vnode taking in a handoff overwrote its record instead of merging it (Project FiFo's sniffle \
+     on riak_core, \"Postmortem of an interesting bug\")";
+
+/// Every bug switch the model implements: the control plane's, then the inventory's.
+pub const CATALOG: &[BugInfo] =
+    &[CONTROL_PLANE[0], CONTROL_PLANE[1], CONTROL_PLANE[2], CONTROL_PLANE[3], CONTROL_PLANE[4], INVENTORY[0]];
+
+/// The bug switches of the control plane.
+pub const CONTROL_PLANE: &[BugInfo] = &[
     BugInfo {
         id: IP_RELEASED_BEFORE_DESTROY,
         incident: INCIDENT_DELETE_AND_CLONE,
@@ -62,6 +73,15 @@ pub const CATALOG: &[BugInfo] = &[
         scenario: "start-stop",
     },
 ];
+
+/// The bug switches of the replicated inventory.
+pub const INVENTORY: &[BugInfo] = &[BugInfo {
+    id: HANDOFF_OVERWRITES,
+    incident: INCIDENT_HANDOFF,
+    story: "a vnode taking in a handoff replaces its record with the handed-off one; after a whole-network outage a registration that landed on three fallbacks wipes the fields only the API wrote",
+    invariants: &["no-lost-fields"],
+    scenario: "partition-heal",
+}];
 
 /// The catalog entry of `id`, if the model implements it.
 pub fn find(id: &str) -> Option<&'static BugInfo> {

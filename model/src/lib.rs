@@ -13,6 +13,7 @@ pub mod effects;
 pub mod host;
 pub mod ids;
 pub mod invariants;
+pub mod inventory;
 pub mod job_log;
 pub mod message;
 pub mod monotonic;

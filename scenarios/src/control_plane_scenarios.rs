@@ -148,7 +148,7 @@ impl Scenario for ControlPlaneScenario {
     }
 
     fn bugs(&self) -> Vec<BugInfo> {
-        fleetsim_model::bugs::CATALOG.to_vec()
+        fleetsim_model::bugs::CONTROL_PLANE.to_vec()
     }
 
     fn invariants(&self) -> Vec<InvariantInfo> {

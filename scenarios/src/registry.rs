@@ -2,6 +2,7 @@
 //! an outside system registers its own.
 
 use crate::control_plane_scenarios::ALL;
+use crate::partition_heal::PartitionHeal;
 use fleetsim_sim::{Outcome, Registry, RunConfig, RunError};
 
 /// The program name the stock binary prints in replay commands.
@@ -9,7 +10,7 @@ pub const PROGRAM: &str = "fleetsim";
 
 /// Every built-in scenario, in a stable order.
 pub fn registry() -> Registry {
-    ALL.into_iter().fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario))
+    ALL.into_iter().fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario)).with(PartitionHeal)
 }
 
 /// Runs `config` on the built-in scenario it names.
@@ -25,7 +26,10 @@ mod tests {
     fn the_built_in_registry_is_consistent_and_lists_every_scenario() {
         let registry = registry();
         assert_eq!(registry.check(), Ok(()));
-        assert_eq!(registry.scenario_names(), ["smoke", "delete", "clone", "start-stop", "control-plane"]);
+        assert_eq!(
+            registry.scenario_names(),
+            ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal"]
+        );
         assert_eq!(registry.bugs().len(), fleetsim_model::bugs::CATALOG.len());
     }
 }
