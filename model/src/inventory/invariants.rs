@@ -32,22 +32,24 @@ pub fn no_lost_fields(log: WriteLog, stores: Vec<Disk<Vnodes>>) -> Invariant {
             for vnode in primaries(write.vm) {
                 let node = owner(vnode);
                 let held = stores[node].read_durable(|vnodes| vnodes.get(vnode, write.vm).cloned());
-                let kept = held
-                    .as_ref()
-                    .and_then(|record| record.get(write.field))
-                    .is_some_and(|register| register.stamp >= write.register.stamp);
-                if !kept {
-                    let copy = held.map_or_else(|| "no copy".to_string(), |record| format!("{record:?}"));
-                    return Err(format!(
-                        "{}'s {} = {} (stamp {}, acknowledged to {} at {} ms) is lost on store-{node}'s vnode {vnode}, which holds {copy}",
-                        write.vm,
-                        write.field.name(),
-                        write.register.value,
-                        write.register.stamp,
-                        write.writer,
-                        write.at_ms
-                    ));
-                }
+                let register = held.as_ref().and_then(|record| record.get(write.field));
+                let what = match (register, &held) {
+                    (Some(register), _) if register.stamp >= write.register.stamp => continue,
+                    (Some(register), _) => {
+                        format!("it holds an older write, {} stamped {}", register.value, register.stamp)
+                    }
+                    (None, Some(record)) => format!("the field is missing from {record:?}"),
+                    (None, None) => "it holds no copy of the VM".to_string(),
+                };
+                return Err(format!(
+                    "{}'s {} = {} (stamp {}, acknowledged to {} at {} ms) is lost on store-{node}'s vnode {vnode}: {what}",
+                    write.vm,
+                    write.field.name(),
+                    write.register.value,
+                    write.register.stamp,
+                    write.writer,
+                    write.at_ms
+                ));
             }
         }
         match dropped {
