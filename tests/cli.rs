@@ -65,6 +65,6 @@ fn trace_prints_every_event_and_list_names_everything() {
         value[key].as_array().unwrap().iter().map(|item| item["name"].as_str().unwrap().to_string()).collect()
     };
     assert!(names("scenarios").contains(&"smoke".to_string()));
-    assert_eq!(names("fault_kinds").len(), 16);
+    assert_eq!(names("fault_kinds").len(), 17);
     assert!(names("invariants").contains(&"unique-ip".to_string()));
 }

@@ -63,11 +63,16 @@ fn partition_heal_is_clean_and_reaches_every_window() {
 }
 
 #[test]
+fn dead_host_is_clean_and_reaches_every_window() {
+    sweep("dead-host");
+}
+
+#[test]
 fn every_scenario_is_swept_here() {
     let names: Vec<&str> = fleetsim_scenarios::registry().scenario_names();
     assert_eq!(
         names,
-        ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal"],
+        ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host"],
         "add a sweep for the new scenario"
     );
 }

@@ -172,3 +172,137 @@ fn seed_001_registrations_after_a_whole_network_outage_overwrite_the_api_fields_
     println!("seed 001's race in {raced} of 20 seeds, its loss in {reproduced}");
     assert!(reproduced >= 10, "the write-up's loss happened in only {reproduced} of 20 seeds");
 }
+
+/// Seed 003's plans: the fleet of `dead-host` (web m-1 on host-0, m-2 on host-1, m-3 on host-2;
+/// db m-4 with vol-5 on host-3, m-7 with vol-8 on host-4; workers m-10 on host-0, m-11 on host-1)
+/// under explicit host faults.
+mod seed_003 {
+    use fleetsim_model::machines::config::App;
+    use fleetsim_model::machines::{self, MachinesOperation, MachinesSettings};
+    use fleetsim_sim::{Fault, FaultPointPlan, FaultWindow, HistoryType, Outcome, Plan, RunConfig, WorkloadStep};
+
+    fn run(seed: u64, plan: &Plan<MachinesOperation>, bug: Option<&str>) -> Outcome {
+        let mut config = RunConfig::new("dead-host", seed);
+        config.plan = Some(serde_json::to_value(plan).unwrap());
+        if let Some(bug) = bug {
+            config = config.with_bug(bug);
+        }
+        fleetsim_scenarios::run_scenario(&config).unwrap()
+    }
+
+    fn plan(operations: Vec<(u64, MachinesOperation)>, faults: Vec<FaultWindow>) -> Plan<MachinesOperation> {
+        let workload = operations.into_iter().map(|(at_ms, operation)| WorkloadStep { at_ms, operation }).collect();
+        Plan { workload, faults, fault_points: FaultPointPlan::off() }
+    }
+
+    /// What the tenant was told for the operation described as `described`.
+    fn told(outcome: &Outcome, described: &str) -> (HistoryType, String) {
+        let invoked = outcome.history.iter().find(|entry| entry.detail == described).expect("invoked");
+        let done = outcome
+            .history
+            .iter()
+            .find(|entry| entry.operation == invoked.operation && entry.kind != HistoryType::Invoke);
+        let done = done.unwrap_or_else(|| panic!("{described} never completed"));
+        (done.kind, done.detail.clone())
+    }
+
+    /// Host-3 is cut off for eight seconds, its machines running. Four seconds in, the tenant
+    /// reads its database machine (`config: null`, the incomplete copy instead), fails to clone
+    /// it, clones its sibling, and recovers it as the write-up says: a volume from the latest
+    /// snapshot, a force destroy, a new machine. The host returns with the old machine running.
+    /// With the switch the old machine was forgotten and its address handed to a new one; fixed,
+    /// it was kept `destroying` and dies within the grace window of the host's return.
+    #[test]
+    fn a_force_destroyed_machine_on_a_cut_off_host_is_undead_only_within_the_grace_window() {
+        let cut_off =
+            FaultWindow { start_ms: 1_000, duration_ms: 8_000, fault: Fault::LongPartition { node: "host-3".into() } };
+        let plan = plan(
+            vec![
+                (5_000, MachinesOperation::Get { app: App::Db, pick: 0 }),
+                (5_100, MachinesOperation::Clone { app: App::Db, pick: 0 }),
+                (5_200, MachinesOperation::Clone { app: App::Db, pick: 1 }),
+                (5_500, MachinesOperation::Recover { app: App::Db, pick: 0 }),
+            ],
+            vec![cut_off],
+        );
+        let grace_ms = MachinesSettings::default().undead_grace_ms;
+        for seed in 1..=5 {
+            let fixed = run(seed, &plan, None);
+            assert!(fixed.passed(), "seed {seed}: {:?}", fixed.violations);
+            let (kind, get) = told(&fixed, "get db #0");
+            assert_eq!((kind, get.as_str()), (HistoryType::Ok, "m-4 started host_status unreachable config null"));
+            let (kind, clone_dead) = told(&fixed, "clone db #0");
+            assert!(kind == HistoryType::Fail && clone_dead.contains("cannot clone m-4"), "{clone_dead}");
+            let (kind, clone_sibling) = told(&fixed, "clone db #1");
+            assert!(kind == HistoryType::Ok && clone_sibling.ends_with("created"), "{clone_sibling}");
+            let (kind, recovered) = told(&fixed, "recover db #0 from its unreachable host");
+            assert!(kind == HistoryType::Ok && recovered.starts_with("m-4 destroying; "), "{recovered}");
+            let undead = &fixed.coverage.measurements[machines::UNDEAD_MEASUREMENT];
+            assert!(undead.count == 1 && undead.max <= grace_ms, "seed {seed}: {undead:?}");
+            assert_eq!(fixed.coverage.sometimes[machines::HOST_RETURNED_WITH_DESTROYING], 1);
+            let buggy = run(seed, &plan, Some("destroy-forgets-unreachable"));
+            let violation =
+                buggy.first_violation().unwrap_or_else(|| panic!("seed {seed}: the undead machine went unseen"));
+            assert_eq!(violation.invariant, "unique-ip", "seed {seed}: {violation:?}");
+            assert!(
+                violation.message.starts_with("10.0.0.4 is held by m-4 on host-3 and by "),
+                "{}",
+                violation.message
+            );
+        }
+    }
+
+    /// The same cut-off host, and a force destroy with nothing created after it: with the switch
+    /// nothing ever destroys the machine, and it runs on the returned host past the grace window.
+    #[test]
+    fn a_forgotten_machine_runs_on_its_returned_host_past_the_grace_window() {
+        let cut_off =
+            FaultWindow { start_ms: 1_000, duration_ms: 8_000, fault: Fault::LongPartition { node: "host-3".into() } };
+        let plan =
+            plan(vec![(5_500, MachinesOperation::Destroy { app: App::Db, pick: 0, force: true })], vec![cut_off]);
+        let fixed = run(1, &plan, None);
+        assert!(fixed.passed(), "{:?}", fixed.violations);
+        assert_eq!(told(&fixed, "destroy db #0 with force"), (HistoryType::Ok, "m-4 destroying".to_string()));
+        let buggy = run(1, &plan, Some("destroy-forgets-unreachable"));
+        assert_eq!(told(&buggy, "destroy db #0 with force"), (HistoryType::Ok, "m-4 destroyed".to_string()));
+        let violation = buggy.first_violation().expect("the undead machine is seen");
+        assert_eq!(violation.invariant, "no-undead");
+        assert!(
+            violation.message.contains("m-4's destroy was acknowledged") && violation.message.contains("past the"),
+            "{}",
+            violation.message
+        );
+    }
+
+    /// Host-0 (web m-1, worker m-10) and host-3 (db m-4 with vol-5) die for good; then both
+    /// apps deploy. Fixed, the web deploy replaces m-1 and finishes, the db deploy fails naming
+    /// m-4 and vol-5. With the switch the web deploy waits for m-1 forever.
+    #[test]
+    fn deploys_past_dead_hosts_replace_stateless_machines_and_name_the_volume_that_blocks() {
+        let lost = |node: &str| FaultWindow {
+            start_ms: 1_000,
+            duration_ms: 1_000,
+            fault: Fault::NodeLoss { node: node.into(), forever: true },
+        };
+        let plan = plan(
+            vec![
+                (4_000, MachinesOperation::Deploy { app: App::Web }),
+                (4_100, MachinesOperation::Deploy { app: App::Db }),
+            ],
+            vec![lost("host-0"), lost("host-3")],
+        );
+        let fixed = run(1, &plan, None);
+        assert!(fixed.passed(), "{:?}", fixed.violations);
+        assert_eq!(fixed.coverage.sometimes[machines::DEPLOY_REPLACED], 1);
+        assert_eq!(fixed.coverage.sometimes[machines::DEPLOY_FAILED_ON_VOLUME], 1);
+        let buggy = run(1, &plan, Some("deploy-blocked-by-dead-host"));
+        let violation = buggy.first_violation().expect("the blocked deploy is seen");
+        assert_eq!(violation.invariant, "deploys-finish");
+        assert!(
+            violation.message.contains("of web to release 2 still runs")
+                && violation.message.contains("m-1 on host-0 (unreachable)"),
+            "{}",
+            violation.message
+        );
+    }
+}

@@ -26,14 +26,32 @@ pub const UNCONDITIONAL_COUNTER_DELETE: &str = "unconditional-counter-delete";
 /// A vnode receiving a handoff replaces its record with the handed-off one instead of merging.
 pub const HANDOFF_OVERWRITES: &str = "handoff-overwrites";
 
+/// Force destroy of a machine on an unreachable host marks it destroyed and frees its address at once.
+pub const DESTROY_FORGETS_UNREACHABLE: &str = "destroy-forgets-unreachable";
+/// A rolling deploy waits for every machine, a dead host's too.
+pub const DEPLOY_BLOCKED_BY_DEAD_HOST: &str = "deploy-blocked-by-dead-host";
+
+/// The incident behind the dead-host bugs, in words.
+const INCIDENT_DEAD_HOSTS: &str = "machines stranded on dead and unreachable hosts: destroys and deploys that \
+     could not finish, and machines that came back \"undead\" after a host returned (Fly.io, \"Minimizing \
+     Impact of Dead Hosts: New Features and Recovery Techniques\", Fly.io community)";
+
 /// The incident behind the handoff bug, in words.
 const INCIDENT_HANDOFF: &str = "VMs that lost their package and organization after a whole-network outage: \
      a vnode taking in a handoff overwrote its record instead of merging it (Project FiFo's sniffle \
      on riak_core, \"Postmortem of an interesting bug\")";
 
-/// Every bug switch the model implements: the control plane's, then the inventory's.
-pub const CATALOG: &[BugInfo] =
-    &[CONTROL_PLANE[0], CONTROL_PLANE[1], CONTROL_PLANE[2], CONTROL_PLANE[3], CONTROL_PLANE[4], INVENTORY[0]];
+/// Every bug switch the model implements: the control plane's, the inventory's, the machine platform's.
+pub const CATALOG: &[BugInfo] = &[
+    CONTROL_PLANE[0],
+    CONTROL_PLANE[1],
+    CONTROL_PLANE[2],
+    CONTROL_PLANE[3],
+    CONTROL_PLANE[4],
+    INVENTORY[0],
+    MACHINES[0],
+    MACHINES[1],
+];
 
 /// The bug switches of the control plane.
 pub const CONTROL_PLANE: &[BugInfo] = &[
@@ -87,3 +105,21 @@ pub const INVENTORY: &[BugInfo] = &[BugInfo {
 pub fn find(id: &str) -> Option<&'static BugInfo> {
     CATALOG.iter().find(|bug| bug.id == id)
 }
+
+/// The bug switches of the machine platform.
+pub const MACHINES: &[BugInfo] = &[
+    BugInfo {
+        id: DESTROY_FORGETS_UNREACHABLE,
+        incident: INCIDENT_DEAD_HOSTS,
+        story: "force destroy of a machine on an unreachable host marks it destroyed and frees its address at once; the host returns with the machine still running, its address handed out again",
+        invariants: &["no-undead", "unique-ip"],
+        scenario: "dead-host",
+    },
+    BugInfo {
+        id: DEPLOY_BLOCKED_BY_DEAD_HOST,
+        incident: INCIDENT_DEAD_HOSTS,
+        story: "a rolling deploy waits for every machine, including those on a dead host, and never finishes",
+        invariants: &["deploys-finish"],
+        scenario: "dead-host",
+    },
+];

@@ -50,6 +50,32 @@ identifier!(
     "project-"
 );
 
+identifier!(
+    /// A machine of the machine platform (seed 003), as its API names it.
+    MachineId,
+    "m-"
+);
+identifier!(
+    /// A host of the machine platform; its node has the same name.
+    HostId,
+    "host-"
+);
+identifier!(
+    /// A volume, tied to the host it was created on.
+    VolumeId,
+    "vol-"
+);
+identifier!(
+    /// A snapshot of a volume, kept off the volume's host.
+    SnapshotId,
+    "vs-"
+);
+identifier!(
+    /// A rolling deploy of one app.
+    DeployId,
+    "deploy-"
+);
+
 /// An address of the IP pool: `10.0.0.<n>`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ip(pub u8);

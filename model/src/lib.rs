@@ -15,6 +15,7 @@ pub mod ids;
 pub mod invariants;
 pub mod inventory;
 pub mod job_log;
+pub mod machines;
 pub mod message;
 pub mod monotonic;
 pub mod names;

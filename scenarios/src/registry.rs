@@ -2,6 +2,7 @@
 //! an outside system registers its own.
 
 use crate::control_plane_scenarios::ALL;
+use crate::dead_host::DeadHost;
 use crate::partition_heal::PartitionHeal;
 use fleetsim_sim::{Outcome, Registry, RunConfig, RunError};
 
@@ -10,7 +11,10 @@ pub const PROGRAM: &str = "fleetsim";
 
 /// Every built-in scenario, in a stable order.
 pub fn registry() -> Registry {
-    ALL.into_iter().fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario)).with(PartitionHeal)
+    ALL.into_iter()
+        .fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario))
+        .with(PartitionHeal)
+        .with(DeadHost)
 }
 
 /// Runs `config` on the built-in scenario it names.
@@ -28,7 +32,7 @@ mod tests {
         assert_eq!(registry.check(), Ok(()));
         assert_eq!(
             registry.scenario_names(),
-            ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal"]
+            ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host"]
         );
         assert_eq!(registry.bugs().len(), fleetsim_model::bugs::CATALOG.len());
     }

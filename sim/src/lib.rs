@@ -102,6 +102,7 @@ simulation_only! {
     pub mod disk;
     pub mod fault_point;
     pub mod history;
+    pub mod measurement;
     pub mod nemesis;
     pub mod network;
     pub mod node;
@@ -123,6 +124,7 @@ simulation_only! {
     pub use node::{InjectedFault, NodeContext, NodeIndex, NodeStatus};
     pub use outcome::{Coverage, Outcome, Verdict, Violation, ViolationClass};
     pub use plan::{FaultPointPlan, Plan, WorkloadStep};
+    pub use measurement::Measurement;
     pub use history::{HistoryEntry, HistoryType, OperationId, HISTORY_ENTRIES_MAX};
     pub use property::Invariant;
     pub use registry::{Registry, RegistryError};

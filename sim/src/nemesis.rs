@@ -46,11 +46,14 @@ pub enum FaultKind {
     Disk,
     /// Reads a node marks as possibly stale are served from a snapshot of its disk of bounded age.
     StaleRead,
+    /// A mortal node (a host) dies for longer than a lease, or for good: then it stays down
+    /// through the heal and quiet phases, as a host whose hardware failed does.
+    NodeLoss,
 }
 
 impl FaultKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FaultKind; 16] = [
+    pub const ALL: [FaultKind; 17] = [
         FaultKind::Crash,
         FaultKind::Pause,
         FaultKind::Partition,
@@ -67,17 +70,19 @@ impl FaultKind {
         FaultKind::ClockSkew,
         FaultKind::Disk,
         FaultKind::StaleRead,
+        FaultKind::NodeLoss,
     ];
 
     /// The kinds that outlive timeouts and leases, drawn from a stream of their own so that adding
     /// them left the other windows of every seed's plan as they were.
-    pub const OUTLIVING: [FaultKind; 6] = [
+    pub const OUTLIVING: [FaultKind; 7] = [
         FaultKind::StaleDelivery,
         FaultKind::LongPause,
         FaultKind::LongPartition,
         FaultKind::ClockSkew,
         FaultKind::Disk,
         FaultKind::StaleRead,
+        FaultKind::NodeLoss,
     ];
 
     /// The kind's name in reports and on the command line.
@@ -99,6 +104,7 @@ impl FaultKind {
             FaultKind::ClockSkew => "clock_skew",
             FaultKind::Disk => "disk",
             FaultKind::StaleRead => "stale_read",
+            FaultKind::NodeLoss => "node_loss",
         }
     }
 
@@ -123,6 +129,7 @@ impl FaultKind {
             FaultKind::ClockSkew => "jump a node's clock ahead and run it fast or slow (timeouts and leases follow)",
             FaultKind::Disk => "delay syncs; crash with unsynced writes, which are lost, the last possibly torn",
             FaultKind::StaleRead => "serve reads marked possibly stale from a snapshot of bounded age",
+            FaultKind::NodeLoss => "kill a mortal node (a host) for longer than a lease, or for good",
         }
     }
 }
@@ -222,6 +229,14 @@ pub enum Fault {
         /// Oldest snapshot served.
         age_ms_max: u64,
     },
+    /// Crash `node` (a mortal node); restart it when the window ends, unless `forever`: then it
+    /// is never restarted, not even when the run heals.
+    NodeLoss {
+        /// Node name.
+        node: String,
+        /// The node never comes back.
+        forever: bool,
+    },
 }
 
 /// How the trace and the pages tell a fault: `crash worker-1`, `latency: up to 121 ms more`.
@@ -250,6 +265,8 @@ impl fmt::Display for Fault {
                 "{kind} {node}: syncs up to {sync_ms_max} ms, then a crash losing unsynced writes, up again {restart_after_ms} ms later"
             ),
             Fault::StaleRead { node, age_ms_max } => write!(formatter, "{kind} {node}: reads up to {age_ms_max} ms stale"),
+            Fault::NodeLoss { node, forever: true } => write!(formatter, "{kind} {node}: down for good"),
+            Fault::NodeLoss { node, forever: false } => write!(formatter, "{kind} {node}: down, back when the window ends"),
         }
     }
 }
@@ -273,6 +290,7 @@ impl Fault {
             Fault::ClockSkew { .. } => FaultKind::ClockSkew,
             Fault::Disk { .. } => FaultKind::Disk,
             Fault::StaleRead { .. } => FaultKind::StaleRead,
+            Fault::NodeLoss { .. } => FaultKind::NodeLoss,
         }
     }
 
@@ -285,7 +303,8 @@ impl Fault {
             | Fault::LongPartition { node }
             | Fault::ClockSkew { node, .. }
             | Fault::Disk { node, .. }
-            | Fault::StaleRead { node, .. } => vec![node],
+            | Fault::StaleRead { node, .. }
+            | Fault::NodeLoss { node, .. } => vec![node],
             Fault::Partition { side } => side.iter().map(String::as_str).collect(),
             Fault::OneWay { from, to } => vec![from, to],
             _ => Vec::new(),
@@ -323,6 +342,9 @@ pub struct FaultProfile {
     /// Nodes whose `Disk` the `disk` and `stale_read` faults may reach.
     #[serde(default)]
     pub storage: Vec<String>,
+    /// Nodes that may die for long stretches or for good (hosts), the targets of `node_loss`.
+    #[serde(default)]
+    pub mortal: Vec<String>,
 }
 
 impl FaultProfile {
@@ -344,9 +366,15 @@ impl FaultProfile {
         self
     }
 
+    /// The same profile, with the nodes that may die for long stretches or for good.
+    pub fn with_mortal(mut self, mortal: Vec<String>) -> Self {
+        self.mortal = mortal;
+        self
+    }
+
     /// Every node the profile names.
     pub fn nodes(&self) -> impl Iterator<Item = &str> {
-        let lists = [&self.crashable, &self.networked, &self.lease_holders, &self.storage];
+        let lists = [&self.crashable, &self.networked, &self.lease_holders, &self.storage, &self.mortal];
         lists.into_iter().flatten().map(String::as_str)
     }
 }
@@ -452,6 +480,7 @@ fn admissible(kind: FaultKind, profile: &FaultProfile) -> bool {
         FaultKind::Partition | FaultKind::OneWay => profile.networked.len() >= 2,
         FaultKind::LongPause | FaultKind::LongPartition => profile.lease_ms > 0 && !profile.lease_holders.is_empty(),
         FaultKind::Disk | FaultKind::StaleRead => !profile.storage.is_empty(),
+        FaultKind::NodeLoss => !profile.mortal.is_empty(),
         _ => true,
     }
 }
@@ -499,6 +528,11 @@ fn draw_outliving_window(
             let node = pick(rng, &profile.storage);
             let age_ms_max = if uniform { lease_ms / 2 } else { rng.gen_range(lease_ms / 10..=lease_ms * 3 / 2) };
             (long_ms(rng), Fault::StaleRead { node, age_ms_max })
+        }
+        FaultKind::NodeLoss => {
+            let node = pick(rng, &profile.mortal);
+            let forever = if uniform { true } else { rng.gen_bool(0.5) };
+            (long_ms(rng), Fault::NodeLoss { node, forever })
         }
         _ => unreachable!("only the outliving kinds"),
     };
@@ -592,6 +626,7 @@ mod tests {
         FaultProfile::new(&FaultKind::ALL, nodes.clone(), nodes)
             .with_leases(vec!["worker-1".into()], 2_000)
             .with_storage(vec!["store".into()])
+            .with_mortal(vec!["agent-2".into()])
     }
 
     fn generate(seed: u64, profile: &FaultProfile, strategy: FaultStrategy) -> (Vec<FaultWindow>, FaultPointPlan) {
@@ -705,15 +740,30 @@ mod tests {
     }
 
     #[test]
-    fn a_profile_without_leases_or_storage_gets_none_of_their_faults() {
+    fn a_profile_without_leases_storage_or_mortal_nodes_gets_none_of_their_faults() {
         let nodes = vec!["a".to_string(), "b".to_string()];
         let bare = FaultProfile::new(&FaultKind::ALL, nodes.clone(), nodes);
         for seed in 0..64 {
             for window in generate(seed, &bare, FaultStrategy::Uniform).0 {
                 let kind = window.fault.kind();
-                assert!(![FaultKind::LongPause, FaultKind::LongPartition, FaultKind::Disk, FaultKind::StaleRead]
-                    .contains(&kind));
+                let needs_more =
+                    [FaultKind::LongPause, FaultKind::LongPartition, FaultKind::Disk, FaultKind::StaleRead, FaultKind::NodeLoss];
+                assert!(!needs_more.contains(&kind), "seed {seed}: {kind:?}");
             }
         }
+    }
+
+    #[test]
+    fn node_losses_reach_only_mortal_nodes_outlast_the_lease_and_some_are_for_good() {
+        let mut forever = BTreeSet::new();
+        for seed in 0..256 {
+            for window in generate(seed, &profile(), FaultStrategy::Swarm).0 {
+                if let Fault::NodeLoss { node, forever: for_good } = &window.fault {
+                    assert_eq!((node.as_str(), window.duration_ms > 2_000), ("agent-2", true), "{window:?}");
+                    forever.insert(*for_good);
+                }
+            }
+        }
+        assert_eq!(forever, BTreeSet::from([false, true]));
     }
 }

@@ -119,7 +119,8 @@ impl Network {
             | Fault::LongPause { .. }
             | Fault::ClockSkew { .. }
             | Fault::Disk { .. }
-            | Fault::StaleRead { .. } => return,
+            | Fault::StaleRead { .. }
+            | Fault::NodeLoss { .. } => return,
         };
         self.active.insert(window_id, active);
     }

@@ -31,6 +31,8 @@ pub enum NodeStatus {
     Crashed,
     /// Not scheduled until resumed; its state is kept.
     Paused,
+    /// Killed for good (a `node_loss` window with `forever`): it never restarts.
+    Lost,
 }
 
 /// A fault point fired and failed the call.

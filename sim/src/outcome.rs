@@ -49,13 +49,17 @@ pub struct FaultPointCount {
     pub fires: u64,
 }
 
-/// Which windows the run reached: fault points and `sometimes` properties.
+/// Which windows the run reached: fault points and `sometimes` properties; and what the model
+/// measured (`Sim::measure`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Every fault point passed, by name.
     pub fault_points: BTreeMap<String, FaultPointCount>,
     /// Every cataloged `sometimes` property with how often it held (zero: never reached).
     pub sometimes: BTreeMap<String, u64>,
+    /// Every distribution the model measured, by name (with its unit, as `undead_ms`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measurements: BTreeMap<String, crate::measurement::Measurement>,
 }
 
 /// The result of one run.

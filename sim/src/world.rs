@@ -3,6 +3,7 @@
 use crate::config::Limits;
 use crate::fault_point::{FaultPointAction, FaultPoints};
 use crate::history::{History, HistoryEntry, HistoryType, OperationId};
+use crate::measurement::Measurement;
 use crate::nemesis::{Fault, FaultKind};
 use crate::network::{Network, Route};
 use crate::node::{NodeContext, NodeIndex, NodeStatus};
@@ -128,6 +129,7 @@ struct State {
     fault_points: FaultPoints,
     model_rng: StreamRng,
     sometimes: BTreeMap<String, u64>,
+    measurements: BTreeMap<String, Measurement>,
     violations: Vec<Violation>,
     faults: BTreeMap<String, u64>,
     fault_effects: BTreeMap<String, u64>,
@@ -193,6 +195,7 @@ impl Sim {
                 .with_catalog(&setup.fault_point_catalog),
             model_rng: stream_rng(setup.seed, Stream::Model),
             sometimes: setup.sometimes_catalog.into_iter().map(|name| (name, 0)).collect(),
+            measurements: BTreeMap::new(),
             violations: Vec::new(),
             faults: BTreeMap::new(),
             fault_effects: BTreeMap::new(),
@@ -397,6 +400,21 @@ impl Sim {
         crashed
     }
 
+    /// Kills node `index` for good: it crashes and never restarts, not even when the run heals.
+    pub fn lose(&self, index: NodeIndex) -> bool {
+        self.crash(index);
+        let lost = self.set_status(index, NodeStatus::Crashed, NodeStatus::Lost);
+        if lost {
+            self.trace(index, EventKind::Crash, "node lost for good");
+        }
+        lost
+    }
+
+    /// Whether node `index` runs, is paused, crashed or lost for good.
+    pub fn node_status(&self, index: NodeIndex) -> NodeStatus {
+        self.state().nodes[index.0 as usize].status
+    }
+
     /// Runs `hook` every time node `index` crashes and when the run heals (a disk forgetting
     /// its unsynced writes, or writing them back).
     pub(crate) fn on_disk_event(&self, index: NodeIndex, hook: DiskHook) {
@@ -542,7 +560,8 @@ impl Sim {
         self.trace(NodeIndex::NEMESIS, EventKind::FaultStart, format!("window {window_id}: {fault}"));
         let node = fault.nodes().first().and_then(|name| self.node_index(name));
         match (fault, node) {
-            (Fault::Crash { .. }, Some(index)) => drop(self.crash(index)),
+            (Fault::Crash { .. } | Fault::NodeLoss { forever: false, .. }, Some(index)) => drop(self.crash(index)),
+            (Fault::NodeLoss { forever: true, .. }, Some(index)) => drop(self.lose(index)),
             (Fault::Pause { .. } | Fault::LongPause { .. }, Some(index)) => drop(self.pause(index)),
             (Fault::ClockSkew { jump_ms, rate_percent, .. }, Some(index)) => {
                 self.set_clock(index, *jump_ms, *rate_percent)
@@ -572,7 +591,7 @@ impl Sim {
         self.trace(NodeIndex::NEMESIS, EventKind::FaultStop, format!("window {window_id}: {}", fault.kind().name()));
         let node = fault.nodes().first().and_then(|name| self.node_index(name));
         match (fault, node) {
-            (Fault::Crash { .. }, Some(index)) => drop(self.restart(index)),
+            (Fault::Crash { .. } | Fault::NodeLoss { .. }, Some(index)) => drop(self.restart(index)),
             (Fault::Pause { .. } | Fault::LongPause { .. }, Some(index)) => drop(self.resume(index)),
             (Fault::ClockSkew { .. }, Some(index)) => self.set_clock(index, 0, 100),
             (Fault::Disk { restart_after_ms, .. }, Some(index)) => {
@@ -585,7 +604,8 @@ impl Sim {
         }
     }
 
-    /// The heal phase: no more faults; every node restarted or resumed, every link repaired.
+    /// The heal phase: no more faults; every node restarted (but those lost for good) or resumed,
+    /// every link repaired.
     pub fn heal(&self) {
         {
             let now_us = self.now_us();
@@ -699,6 +719,20 @@ impl Sim {
         *count += u64::from(condition);
     }
 
+    /// Records one value of the distribution `name` (its unit in its name, as `undead_ms`):
+    /// outcomes and campaign summaries report its count, quantiles and maximum.
+    pub fn measure(&self, name: &str, value: u64) {
+        let mut state = self.state();
+        match state.measurements.get_mut(name) {
+            Some(measurement) => measurement.record(value),
+            None => {
+                let mut measurement = Measurement::default();
+                measurement.record(value);
+                state.measurements.insert(name.to_string(), measurement);
+            }
+        }
+    }
+
     /// Registers an invariant over the god's view.
     pub fn register_invariant(&self, invariant: Invariant) {
         self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Arc::new(invariant));
@@ -792,6 +826,7 @@ impl Sim {
             coverage: Coverage {
                 fault_points: state.fault_points.counts().clone(),
                 sometimes: state.sometimes.clone(),
+                measurements: state.measurements.clone(),
             },
             trace_tail: state.trace.kept().collect(),
             history: state.history.entries().to_vec(),

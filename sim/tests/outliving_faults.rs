@@ -423,3 +423,26 @@ fn a_run_with_every_outliving_fault_replays_from_its_plan_to_the_same_trace() {
     assert_eq!((replayed.trace_hash, replayed.events), (first.trace_hash, first.events));
     assert_eq!(replayed.fault_effects, first.fault_effects);
 }
+
+/// A node loss for good keeps the store down through the heal and the quiet phase; one that is
+/// not for good restarts the store when its window ends, like a crash.
+#[test]
+fn a_node_lost_for_good_never_restarts_and_one_lost_for_a_while_does() {
+    let loss = |forever: bool| Fault::NodeLoss { node: "store".into(), forever };
+    let (back, observed) = run_journal(FIXED, every(10, 100, Operation::Append), vec![(200, 300, loss(false))]);
+    assert_eq!(observed.recoveries.len(), 2, "the store restarts at the window's end");
+    assert!(
+        observed.acknowledged.len() >= 60 && observed.timed_out >= 20,
+        "{} acknowledged",
+        observed.acknowledged.len()
+    );
+    assert_eq!(back.faults.get("node_loss"), Some(&1));
+    let (gone, observed) = run_journal(FIXED, every(10, 100, Operation::Append), vec![(200, 300, loss(true))]);
+    assert_eq!(observed.recoveries.len(), 1, "the store never starts again, not even at the heal");
+    assert!(
+        observed.acknowledged.len() <= 20 && observed.timed_out >= 80,
+        "{} acknowledged",
+        observed.acknowledged.len()
+    );
+    assert!(gone.trace_tail.iter().any(|event| event.kind == EventKind::Crash && event.detail == "node lost for good"));
+}

@@ -157,6 +157,9 @@ fn print_summary(summary: &Summary, folder: &std::path::Path) {
     if !summary.coverage.sometimes_never_reached.is_empty() {
         outln!("  sometimes never reached: {}", summary.coverage.sometimes_never_reached.join(", "));
     }
+    for (name, measurement) in &summary.coverage.measurements {
+        outln!("  measured {name}: {}", measurement.describe());
+    }
     outln!("report: {}", folder.join("index.html").display());
 }
 

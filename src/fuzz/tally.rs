@@ -92,7 +92,7 @@ pub struct SeedBucket {
 }
 
 fn coverage_is_empty(coverage: &Coverage) -> bool {
-    coverage.fault_points.is_empty() && coverage.sometimes.is_empty()
+    coverage.fault_points.is_empty() && coverage.sometimes.is_empty() && coverage.measurements.is_empty()
 }
 
 /// The totals of a campaign (or of merged shards).
@@ -251,6 +251,7 @@ fn add_coverage(into: &mut Coverage, from: &Coverage) {
         mine.fires += count.fires;
     }
     add_counts(&mut into.sometimes, &from.sometimes);
+    fleetsim_sim::measurement::merge_all(&mut into.measurements, &from.measurements);
 }
 
 #[cfg(test)]
@@ -283,6 +284,24 @@ mod tests {
             tally.add(record, Some(format!("failures/{}.json", record.item)), (record.item % 4) as usize);
         }
         tally
+    }
+
+    #[test]
+    fn measurements_of_every_run_merge_into_the_scenario_and_the_campaign() {
+        let records: Vec<RunRecord> = (1..=4)
+            .map(|item| {
+                let mut record = record(item, None);
+                let mut measurement = fleetsim_sim::Measurement::default();
+                measurement.record(item * 100);
+                record.coverage.measurements.insert("undead_ms".to_string(), measurement);
+                record
+            })
+            .collect();
+        let tally = tally_of(&records);
+        let (campaign, scenario) =
+            (&tally.coverage.measurements["undead_ms"], &tally.by_scenario["smoke"].coverage.measurements["undead_ms"]);
+        assert_eq!((campaign.count, campaign.min, campaign.max, campaign.sum), (4, 100, 400, 1000));
+        assert_eq!(campaign, scenario);
     }
 
     #[test]

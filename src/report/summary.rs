@@ -25,6 +25,9 @@ pub struct CoverageSummary {
     pub fault_points_never_fired: Vec<String>,
     /// `sometimes` properties never reached: each one is a gap in the campaign.
     pub sometimes_never_reached: Vec<String>,
+    /// What the models measured, over every run (`Sim::measure`); per scenario in `by_scenario`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measurements: BTreeMap<String, fleetsim_sim::Measurement>,
 }
 
 /// The whole result of a campaign (or of merged shards).
@@ -155,6 +158,7 @@ impl Summary {
                 sometimes: tally.coverage.sometimes.clone(),
                 fault_points_never_fired: tally.fault_points_never_fired(),
                 sometimes_never_reached: tally.sometimes_never_reached(),
+                measurements: tally.coverage.measurements.clone(),
             },
             failure_reports: tally.distinct.values().cloned().collect(),
             signatures_dropped: tally.signatures_dropped,
@@ -178,6 +182,7 @@ impl Summary {
         };
         tally.coverage.fault_points = self.coverage.fault_points.clone();
         tally.coverage.sometimes = self.coverage.sometimes.clone();
+        tally.coverage.measurements = self.coverage.measurements.clone();
         tally.distinct =
             self.failure_reports.iter().map(|entry| (entry.signature.file_stem(), entry.clone())).collect();
         tally

@@ -201,7 +201,8 @@ pub fn list_names_every_scenario_bug_invariant_and_fault_kind(subject: &Subject)
         assert!(bug["incident"].as_str().is_some_and(|incident| incident.len() > 20), "{bug}");
     }
     assert!(invariants.contains(&"panic".to_string()) && invariants.contains(&"events_max".to_string()));
-    assert_eq!(names("fault_kinds", "name").len(), 16);
+    assert_eq!(names("fault_kinds", "name").len(), 17);
+    assert!(names("fault_kinds", "name").contains(&"node_loss".to_string()));
     assert!(names("fault_kinds", "name").contains(&"stale_delivery".to_string()));
     let text = execute(subject, &["list"]);
     assert_exit(&text, 0, "list");
