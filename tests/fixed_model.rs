@@ -68,11 +68,16 @@ fn dead_host_is_clean_and_reaches_every_window() {
 }
 
 #[test]
+fn events_is_clean_and_reaches_every_window() {
+    sweep("events");
+}
+
+#[test]
 fn every_scenario_is_swept_here() {
     let names: Vec<&str> = fleetsim_scenarios::registry().scenario_names();
     assert_eq!(
         names,
-        ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host"],
+        ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host", "events"],
         "add a sweep for the new scenario"
     );
 }
@@ -100,6 +105,11 @@ const ONCE_BROKEN: &[(&str, u64, &str)] = &[
         "with syncs delayed, a claim acknowledged before an earlier finish looked older than it (effects-persist)",
     ),
     ("control-plane", 0x3, "the same, in the mixed scenario (effects-persist)"),
+    (
+        "events",
+        0x17f0,
+        "the consumer crashed in the sync of a handler's commit another sync had made durable: applied, never reported (projection-fresh)",
+    ),
     ("delete", 0x68, "the same, for a delete (effects-persist)"),
     (
         "clone",
@@ -125,11 +135,28 @@ const ONCE_BROKEN: &[(&str, u64, &str)] = &[
 ];
 
 /// The same under the uniform strategy.
-const ONCE_BROKEN_UNIFORM: &[(&str, u64, &str)] = &[(
-    "control-plane",
-    0x1314,
-    "a worker cut off past its lease released the charge of an instance another job had started since (effects-persist)",
-)];
+const ONCE_BROKEN_UNIFORM: &[(&str, u64, &str)] = &[
+    (
+        "control-plane",
+        0x1314,
+        "a worker cut off past its lease released the charge of an instance another job had started since (effects-persist)",
+    ),
+    (
+        "dead-host",
+        0xedd,
+        "a crash lost the control plane's unsynced judgment that a host was back, while the checkers went by it (no-undead)",
+    ),
+    (
+        "events",
+        0x14a7,
+        "a crash in the sync of a handler's commit that another sync had already made durable: the event was applied but never reported (projection-fresh)",
+    ),
+    (
+        "events",
+        0xcfe,
+        "the source published a deletion its crash then lost, so a later update reused its version and was skipped (projection-consistent)",
+    ),
+];
 
 #[test]
 fn seeds_that_once_exposed_a_weakness_of_the_fixed_model_stay_clean() {

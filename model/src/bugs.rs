@@ -31,6 +31,24 @@ pub const DESTROY_FORGETS_UNREACHABLE: &str = "destroy-forgets-unreachable";
 /// A rolling deploy waits for every machine, a dead host's too.
 pub const DEPLOY_BLOCKED_BY_DEAD_HOST: &str = "deploy-blocked-by-dead-host";
 
+/// A handler applies a repeated event again (and fails on a repeated delete).
+pub const EVENT_NOT_IDEMPOTENT: &str = "event-not-idempotent";
+/// A deletion that overtakes its item's creation is dropped.
+pub const DELETE_BEFORE_CREATE_GHOST: &str = "delete-before-create-ghost";
+/// Two transactions lock the same two rows in opposite orders.
+pub const LOCK_ORDER_INVERTED: &str = "lock-order-inverted";
+/// The collector reads its cursor from a cache the cursor update does not refresh.
+pub const STALE_CURSOR_CACHE: &str = "stale-cursor-cache";
+/// Every cache entry lives exactly the same TTL.
+pub const TTL_WITHOUT_JITTER: &str = "ttl-without-jitter";
+/// One first-in, first-out queue for all tenants.
+pub const UNFAIR_QUEUE: &str = "unfair-queue";
+
+/// The incident behind the event-pipeline bugs, in words.
+const INCIDENT_EVENTS: &str = "an event-driven backend under a whale's load: deadlocks, duplicated and \
+     reordered events, a ghost entry, a stale cursor, a thundering herd and starved small tenants \
+     (\"The Hidden Bugs of Distributed Systems\", a blog post, November 2024)";
+
 /// The incident behind the dead-host bugs, in words.
 const INCIDENT_DEAD_HOSTS: &str = "machines stranded on dead and unreachable hosts: destroys and deploys that \
      could not finish, and machines that came back \"undead\" after a host returned (Fly.io, \"Minimizing \
@@ -41,7 +59,8 @@ const INCIDENT_HANDOFF: &str = "VMs that lost their package and organization aft
      a vnode taking in a handoff overwrote its record instead of merging it (Project FiFo's sniffle \
      on riak_core, \"Postmortem of an interesting bug\")";
 
-/// Every bug switch the model implements: the control plane's, the inventory's, the machine platform's.
+/// Every bug switch the model implements: the control plane's, the inventory's, the machine
+/// platform's, the event pipeline's.
 pub const CATALOG: &[BugInfo] = &[
     CONTROL_PLANE[0],
     CONTROL_PLANE[1],
@@ -51,6 +70,12 @@ pub const CATALOG: &[BugInfo] = &[
     INVENTORY[0],
     MACHINES[0],
     MACHINES[1],
+    EVENTS[0],
+    EVENTS[1],
+    EVENTS[2],
+    EVENTS[3],
+    EVENTS[4],
+    EVENTS[5],
 ];
 
 /// The bug switches of the control plane.
@@ -121,5 +146,51 @@ pub const MACHINES: &[BugInfo] = &[
         story: "a rolling deploy waits for every machine, including those on a dead host, and never finishes",
         invariants: &["deploys-finish"],
         scenario: "dead-host",
+    },
+];
+
+/// The bug switches of the event pipeline.
+pub const EVENTS: &[BugInfo] = &[
+    BugInfo {
+        id: EVENT_NOT_IDEMPOTENT,
+        incident: INCIDENT_EVENTS,
+        story: "the handler applies a repeated `created` again (double counts) and fails on a repeated `deleted`",
+        invariants: &["projection-consistent"],
+        scenario: "events",
+    },
+    BugInfo {
+        id: DELETE_BEFORE_CREATE_GHOST,
+        incident: INCIDENT_EVENTS,
+        story: "a `deleted` that overtakes its `created` finds nothing and is dropped; the late `created` makes a ghost entry",
+        invariants: &["projection-consistent"],
+        scenario: "events",
+    },
+    BugInfo {
+        id: LOCK_ORDER_INVERTED,
+        incident: INCIDENT_EVENTS,
+        story: "a handler updates the item row and the usage row at once, so two transactions lock them in opposite orders and deadlock",
+        invariants: &["no-deadlock"],
+        scenario: "events",
+    },
+    BugInfo {
+        id: STALE_CURSOR_CACHE,
+        incident: INCIDENT_EVENTS,
+        story: "the collector reads its cursor from a cache that the cursor update does not refresh: it re-reads one page until the entry expires",
+        invariants: &["projection-fresh", "projection-consistent"],
+        scenario: "events",
+    },
+    BugInfo {
+        id: TTL_WITHOUT_JITTER,
+        incident: INCIDENT_EVENTS,
+        story: "every cache entry lives exactly the TTL, so items cached together expire together and are refetched in one burst",
+        invariants: &["backend-rate"],
+        scenario: "events",
+    },
+    BugInfo {
+        id: UNFAIR_QUEUE,
+        incident: INCIDENT_EVENTS,
+        story: "one first-in, first-out queue for all tenants: a whale's burst makes small tenants wait behind it",
+        invariants: &["tenant-wait"],
+        scenario: "events",
     },
 ];

@@ -76,6 +76,34 @@ identifier!(
     "deploy-"
 );
 
+identifier!(
+    /// A tenant of the event pipeline (seed 004).
+    TenantId,
+    "tenant-"
+);
+identifier!(
+    /// An item (a VM) whose lifecycle events the pipeline carries.
+    ItemId,
+    "item-"
+);
+
+/// One lifecycle event, numbered in the order its source emitted it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventId(pub u64);
+
+impl fmt::Display for EventId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "event-{}", self.0)
+    }
+}
+
+/// The same human name as `Display`.
+impl fmt::Debug for EventId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, formatter)
+    }
+}
+
 /// An address of the IP pool: `10.0.0.<n>`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ip(pub u8);

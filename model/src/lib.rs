@@ -10,6 +10,7 @@ pub mod calls;
 pub mod client;
 pub mod control_plane;
 pub mod effects;
+pub mod events;
 pub mod host;
 pub mod ids;
 pub mod invariants;

@@ -5,6 +5,7 @@ compile_error!("fleetsim-scenarios runs only in simulation mode: build with `--c
 
 pub mod control_plane_scenarios;
 pub mod dead_host;
+pub mod events;
 pub mod partition_heal;
 pub mod profile;
 pub mod registry;

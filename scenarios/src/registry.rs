@@ -3,6 +3,7 @@
 
 use crate::control_plane_scenarios::ALL;
 use crate::dead_host::DeadHost;
+use crate::events::EventsScenario;
 use crate::partition_heal::PartitionHeal;
 use fleetsim_sim::{Outcome, Registry, RunConfig, RunError};
 
@@ -15,6 +16,7 @@ pub fn registry() -> Registry {
         .fold(Registry::new(PROGRAM), |registry, scenario| registry.with(scenario))
         .with(PartitionHeal)
         .with(DeadHost)
+        .with(EventsScenario)
 }
 
 /// Runs `config` on the built-in scenario it names.
@@ -32,7 +34,7 @@ mod tests {
         assert_eq!(registry.check(), Ok(()));
         assert_eq!(
             registry.scenario_names(),
-            ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host"]
+            ["smoke", "delete", "clone", "start-stop", "control-plane", "partition-heal", "dead-host", "events"]
         );
         assert_eq!(registry.bugs().len(), fleetsim_model::bugs::CATALOG.len());
     }

@@ -79,7 +79,10 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         Self::bind_at(context, address, handler).await
     }
 
-    /// Binds a caller-only endpoint on a free port of the node (one per client task).
+    /// Binds a caller-only endpoint on a free port of the node. One endpoint serves any number
+    /// of concurrent calls (replies find their call by its id); binding one per call is costly,
+    /// since finding a free port grows with the node's open endpoints: bind once per incarnation
+    /// of a node and share it.
     pub async fn bind_client(context: &NodeContext) -> Self {
         let address = SocketAddr::new(context.sim().node_address(context.index()).ip(), 0);
         Self::bind_at(context, address, None).await

@@ -44,6 +44,10 @@ struct NodeEntry {
     handle: NodeHandle,
     address: SocketAddr,
     status: NodeStatus,
+    /// True microseconds the node spent not running (crashed, paused or lost) before `down_since_us`.
+    down_us: u64,
+    /// When the node last stopped running, while it is not running.
+    down_since_us: Option<u64>,
     clock: Clock,
     storage: StorageFaults,
     disk_hooks: Vec<DiskHook>,
@@ -319,6 +323,8 @@ impl Sim {
             handle,
             address: SocketAddr::new(ip, RPC_PORT),
             status: NodeStatus::Up,
+            down_us: 0,
+            down_since_us: None,
             clock: Clock::TRUE,
             storage: StorageFaults::default(),
             disk_hooks: Vec::new(),
@@ -376,13 +382,29 @@ impl Sim {
     }
 
     fn set_status(&self, index: NodeIndex, from: NodeStatus, to: NodeStatus) -> bool {
+        let now_us = self.now_us();
         let mut state = self.state();
         let node = &mut state.nodes[index.0 as usize];
         let changed = node.status == from;
         if changed {
             node.status = to;
+            match (from == NodeStatus::Up, to == NodeStatus::Up) {
+                (true, false) => node.down_since_us = Some(now_us),
+                (false, true) => node.down_us += now_us - node.down_since_us.take().unwrap_or(now_us),
+                _ => {}
+            }
         }
         changed
+    }
+
+    /// Simulated milliseconds node `index` has spent not running (crashed, paused or lost) since
+    /// the run began: a checker subtracts the change over a span to judge only the time the node
+    /// could work, as a wait "while the system has capacity".
+    pub fn node_down_ms(&self, index: NodeIndex) -> u64 {
+        let now_us = self.now_us();
+        let state = self.state();
+        let node = &state.nodes[index.0 as usize];
+        (node.down_us + node.down_since_us.map_or(0, |since_us| now_us - since_us)) / 1000
     }
 
     /// Crashes node `index`: its tasks and volatile state are gone, its disk stays.

@@ -37,6 +37,7 @@ pub struct Running {
     /// What it was given at boot.
     pub control: Control,
     destroying: Arc<Mutex<BTreeSet<MachineId>>>,
+    hosts: HostRpc,
 }
 
 impl Running {
@@ -54,9 +55,8 @@ impl Running {
 
     /// Calls `host`, with the timeout of host calls.
     pub async fn call_host(&self, host: HostId, request: HostRequest) -> Option<HostReply> {
-        let rpc = HostRpc::bind_client(&self.node).await;
         let timeout_ms = self.control.settings.host_call_timeout_ms;
-        rpc.call(self.control.roster.host(host), request, timeout_ms).await.ok()
+        self.hosts.call(self.control.roster.host(host), request, timeout_ms).await.ok()
     }
 
     fn destroying_lock(&self) -> MutexGuard<'_, BTreeSet<MachineId>> {
@@ -88,7 +88,8 @@ pub fn boot(sim: &Sim, control: Control) -> NodeIndex {
 }
 
 async fn start(node: NodeContext, control: Control) {
-    let running = Running { node: node.clone(), control, destroying: Arc::default() };
+    let hosts = HostRpc::bind_client(&node).await;
+    let running = Running { node: node.clone(), control, destroying: Arc::default(), hosts };
     // A control plane that (re)starts gives every host a full heartbeat timeout to answer, and
     // gives up on placements it did not see through: those machines are destroyed where they
     // landed.
@@ -123,15 +124,17 @@ async fn heartbeats(running: Running, host: HostId) {
     loop {
         running.node.sleep_ms(settings.heartbeat_interval_ms).await;
         match running.call_host(host, HostRequest::Heartbeat).await {
-            Some(HostReply::Alive { machines }) => answered(&running, host, &machines),
-            _ => missed(&running, host),
+            Some(HostReply::Alive { machines }) => answered(&running, host, &machines).await,
+            _ => missed(&running, host).await,
         }
     }
 }
 
 /// `host` answered with `machines` on it: it is reachable, and every `destroying` machine it
-/// still holds is destroyed now (those it no longer holds are confirmed gone the same way).
-fn answered(running: &Running, host: HostId, machines: &[MachineId]) {
+/// still holds is destroyed now (those it no longer holds are confirmed gone the same way). A
+/// change of the host's status is made durable before anything acts on it, so a crash never
+/// leaves the control plane believing what it no longer has on disk.
+async fn answered(running: &Running, host: HostId, machines: &[MachineId]) {
     let now_ms = running.node.now_ms();
     let returned = running.control.catalog.commit(&running.node, |catalog| {
         let health = catalog.hosts.get_mut(&host).expect("every host has a health record");
@@ -141,6 +144,7 @@ fn answered(running: &Running, host: HostId, machines: &[MachineId]) {
         returned
     });
     if returned {
+        running.control.catalog.sync(&running.node).await;
         running.node.step(format!("{host} answers again"));
         running.control.ledger.host_reachable(host, Some(running.node.sim().now_ms()));
     }
@@ -161,7 +165,7 @@ fn answered(running: &Running, host: HostId, machines: &[MachineId]) {
 }
 
 /// `host` missed a heartbeat: past `unreachable_after_ms` without an answer it is unreachable.
-fn missed(running: &Running, host: HostId) {
+async fn missed(running: &Running, host: HostId) {
     let now_ms = running.node.now_ms();
     let after_ms = running.control.settings.unreachable_after_ms;
     let lost = running.read(|catalog| {
@@ -174,6 +178,7 @@ fn missed(running: &Running, host: HostId) {
             let health = catalog.hosts.get_mut(&host).expect("every host has a health record");
             (health.status, health.unreachable_since_ms) = (HostStatus::Unreachable, now_ms);
         });
+        running.control.catalog.sync(&running.node).await;
         running.node.step(format!("{host} is unreachable"));
         running.control.ledger.host_reachable(host, None);
     }
