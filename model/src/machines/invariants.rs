@@ -160,9 +160,9 @@ pub fn deploys_finish(view: View) -> Invariant {
 }
 
 /// `config-answered`: see [`CATALOG`].
-pub fn config_answered(view: View) -> Invariant {
+pub fn config_answered(ledger: Ledger) -> Invariant {
     Invariant::always("config-answered", move || {
-        for answer in view.ledger.answers() {
+        for answer in ledger.answers() {
             let machine = &answer.view;
             let told = format!("GetMachine {} at {} ms", machine.id, answer.at_ms);
             match (&machine.config, &machine.incomplete_config) {
@@ -172,7 +172,7 @@ pub fn config_answered(view: View) -> Invariant {
                     return Err(format!("{told} answered a full config with host_status unreachable"))
                 }
                 (Some(config), None) => {
-                    let created = view.ledger.created_config(machine.id);
+                    let created = ledger.created_config(machine.id);
                     if created
                         .as_ref()
                         .is_none_or(|created| created.secret != config.secret || created.app != config.app)
@@ -187,4 +187,49 @@ pub fn config_answered(view: View) -> Invariant {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machines::catalog::MachineState;
+    use crate::machines::config::{App, MachineConfig};
+    use crate::machines::protocol::MachineView;
+
+    fn answer(host_status: HostStatus, config: Option<MachineConfig>, incomplete: bool) -> MachineView {
+        let created = MachineConfig { app: App::Web, release: 1, memory_mb: 256, secret: "secret-of-m-1".into() };
+        MachineView {
+            id: MachineId(1),
+            state: MachineState::Started,
+            host: HostId(0),
+            host_status,
+            config,
+            incomplete_config: incomplete.then(|| created.scrubbed()),
+            volume: None,
+        }
+    }
+
+    #[test]
+    fn config_answered_fires_on_each_broken_answer_and_not_on_the_two_good_ones() {
+        let created = MachineConfig { app: App::Web, release: 1, memory_mb: 256, secret: "secret-of-m-1".into() };
+        let forged = MachineConfig { secret: "someone-else's".into(), ..created.clone() };
+        let verdict = |view: MachineView| {
+            let ledger = Ledger::default();
+            ledger.created(MachineId(1), created.clone());
+            ledger.answered(view, 10);
+            (config_answered(ledger).check)()
+        };
+        assert_eq!(verdict(answer(HostStatus::Ok, Some(created.clone()), false)), Ok(()));
+        assert_eq!(verdict(answer(HostStatus::Unreachable, None, true)), Ok(()));
+        let broken = [
+            (answer(HostStatus::Unreachable, None, false), "neither config nor incomplete_config"),
+            (answer(HostStatus::Ok, Some(created.clone()), true), "both config and incomplete_config"),
+            (answer(HostStatus::Unreachable, Some(created.clone()), false), "with host_status unreachable"),
+            (answer(HostStatus::Ok, Some(forged), false), "not the configuration it was created with"),
+        ];
+        for (view, evidence) in broken {
+            let said = verdict(view).unwrap_err();
+            assert!(said.starts_with("GetMachine m-1 at 10 ms") && said.contains(evidence), "{said}");
+        }
+    }
 }

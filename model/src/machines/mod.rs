@@ -161,7 +161,7 @@ impl Machines {
         sim.register_invariant(invariants::no_undead(view.clone()));
         sim.register_invariant(invariants::unique_ip(view.clone()));
         sim.register_invariant(invariants::deploys_finish(view.clone()));
-        sim.register_invariant(invariants::config_answered(view.clone()));
+        sim.register_invariant(invariants::config_answered(ledger.clone()));
         Self { sim: sim.clone(), roster, catalog, ledger, view }
     }
 
