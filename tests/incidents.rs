@@ -307,7 +307,7 @@ mod seed_003 {
     }
 }
 
-/// Seed 004's load, as the write-up tells it: a whale scales up by 250 items at once while small
+/// Seed 004's load, as the write-up tells it: a whale scales up by 400 items at once while small
 /// tenants change theirs, and some items are created and deleted in one go, with 100 ms of
 /// extra latency and 30% of messages duplicated (events overtake each other and arrive twice).
 /// The fixed pipeline passes; each of the six switches breaks the invariant the catalog expects.
@@ -317,7 +317,7 @@ mod seed_004 {
     use fleetsim_sim::{Fault, FaultPointPlan, FaultWindow, Outcome, Plan, RunConfig, WorkloadStep};
 
     fn plan() -> Plan<EventsOperation> {
-        let mut operations = vec![(500, EventsOperation::Burst { tenant: TenantId(1), creates: 250 })];
+        let mut operations = vec![(500, EventsOperation::Burst { tenant: TenantId(1), creates: 400 })];
         for small in 3..=10u32 {
             let tenant = TenantId(small);
             operations

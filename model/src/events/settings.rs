@@ -73,7 +73,7 @@ impl Default for EventsSettings {
             fetch_window_ms: 200,
             fetches_per_window_max: 24,
             lag_ms_max: 30_000,
-            small_wait_ms_max: 1_000,
+            small_wait_ms_max: 1_500,
             lock_wait_ms_max: 250,
             log_max: 20_000,
         }
