@@ -11,6 +11,8 @@ const SERVER_ADDRESS: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 
 const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 
 /// Runs `calls` sequential request/reply exchanges in a fresh runtime; returns messages delivered.
+/// Never inlined, so `callgrind --toggle-collect` finds it in the whole-program-optimized binary.
+#[inline(never)]
 pub fn ping_pong(seed: u64, calls: u64) -> u64 {
     let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
     runtime.block_on(async move {

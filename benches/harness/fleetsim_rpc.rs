@@ -102,6 +102,8 @@ impl System for PingPongSystem {
 }
 
 /// Runs `calls` sequential calls in one fleetsim run; returns messages the RPC layer delivered.
+/// Never inlined, so `callgrind --toggle-collect` finds it in the whole-program-optimized binary.
+#[inline(never)]
 pub fn ping_pong(seed: u64, calls: u64) -> u64 {
     let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("ping-pong", seed) };
     let outcome = run(&PingPong { calls }, &config).expect("a generated plan fits");
