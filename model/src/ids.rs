@@ -5,9 +5,12 @@ use std::fmt;
 
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        identifier!($(#[$doc])* $name, $prefix, u32);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $number:ty) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        pub struct $name(pub u32);
+        pub struct $name(pub $number);
 
         impl fmt::Display for $name {
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,22 +90,12 @@ identifier!(
     "item-"
 );
 
-/// One lifecycle event, numbered in the order its source emitted it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct EventId(pub u64);
-
-impl fmt::Display for EventId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "event-{}", self.0)
-    }
-}
-
-/// The same human name as `Display`.
-impl fmt::Debug for EventId {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, formatter)
-    }
-}
+identifier!(
+    /// One lifecycle event, numbered in the order its source emitted it.
+    EventId,
+    "event-",
+    u64
+);
 
 /// An address of the IP pool: `10.0.0.<n>`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -63,6 +63,11 @@ impl Ledger {
         self.records().emitted.values().copied().collect()
     }
 
+    /// Whether `holds` holds of every emitted event (read in place, not copied).
+    pub fn all_emitted(&self, holds: impl Fn(&Event) -> bool) -> bool {
+        self.records().emitted.values().all(|(event, _)| holds(event))
+    }
+
     /// `event` was handled at `at_ms`; its first handling measures its lag.
     pub fn handled(&self, sim: &Sim, event: &Event, at_ms: u64) {
         let emitted_ms = {

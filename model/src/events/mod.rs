@@ -139,7 +139,7 @@ impl System for Events {
         published
             && self.projection.read(|projection| {
                 let drained = projection.queue.is_empty() && projection.cursor >= length;
-                drained && self.ledger.emissions().iter().all(|(event, _)| projection.reflects(event))
+                drained && self.ledger.all_emitted(|event| projection.reflects(event))
             })
     }
 }

@@ -97,7 +97,7 @@ pub async fn create(
         Ok(chosen) => chosen,
         Err(why) => return refused(why),
     };
-    let (machine, volume) = running
+    let (machine, volume, config) = running
         .commit(|catalog| {
             let machine = MachineId(catalog.next_id());
             let volume = volume.or_else(|| app.has_volume().then(|| VolumeId(catalog.next_id())));
@@ -110,10 +110,9 @@ pub async fn create(
                 MachineRecord { app, host, state: MachineState::Created, ip, incomplete: config.scrubbed(), volume };
             catalog.machines.insert(machine, record);
             catalog.ips.insert(ip, machine);
-            (machine, volume)
+            (machine, volume, config)
         })
         .await;
-    let config = config_for(app, release, machine, config.as_ref());
     running.control.ledger.created(machine, config.clone());
     let placed = running.node.fault_point(BEFORE_PLACE).await.is_ok()
         && running.call_host(host, HostRequest::Place { machine, config, ip, volume }).await == Some(HostReply::Done);
