@@ -7,14 +7,17 @@
 //! `FLEETSIM_BENCH_SEEDS` (smoke seeds per repetition, default 2000),
 //! `FLEETSIM_BENCH_CALLS` (calls per ping-pong, default 50000),
 //! `FLEETSIM_BENCH_SCALING_ROUNDS` (rounds of one campaign per job count, default 20) and
-//! `FLEETSIM_BENCH_SCALING_SEEDS` (`--seeds` of each campaign, default 40). An argument `smoke`,
-//! `ping-pong` or `scaling` (`cargo bench --bench harness -- smoke`) measures only that part.
+//! `FLEETSIM_BENCH_SCALING_SEEDS` (`--seeds` of each campaign, default 40) and
+//! `FLEETSIM_BENCH_WORKLOAD_SEEDS` (`control-plane` seeds per size and repetition of the workload
+//! scaling part, default 40). An argument `smoke`, `ping-pong`, `workload` or `scaling`
+//! (`cargo bench --bench harness -- smoke`) measures only that part.
 
 mod bare_madsim;
 mod fleetsim_rpc;
 mod measure;
 mod scaling;
 mod smoke;
+mod workload_scaling;
 
 use measure::{Samples, Throughput};
 
@@ -24,8 +27,11 @@ const SMOKE_SEEDS_PER_SECOND_MIN: f64 = 500.0;
 const HARNESS_TO_BARE_RATIO_MIN: f64 = 0.5;
 /// Campaign runs per wall second with two jobs, as a multiple of one job's, that campaigns must reach.
 const TWO_JOBS_TO_ONE_RATIO_MIN: f64 = 1.8;
+/// Cost per event at 8 times the `control-plane` workload, as a multiple of the cost at 1 time,
+/// that the harness and model must stay within.
+const COST_PER_EVENT_GROWTH_MAX: f64 = 1.15;
 /// The benchmark's parts, as named on the command line.
-const PARTS: [&str; 3] = ["smoke", "ping-pong", "scaling"];
+const PARTS: [&str; 4] = ["smoke", "ping-pong", "workload", "scaling"];
 /// Seed of both ping-pong runtimes.
 const PING_PONG_SEED: u64 = 1;
 
@@ -36,8 +42,10 @@ struct Sizes {
     calls: u64,
     scaling_rounds: u64,
     scaling_seeds: u64,
+    workload_seeds: u64,
     smoke: bool,
     ping_pong: bool,
+    workload: bool,
     scaling: bool,
 }
 
@@ -64,8 +72,10 @@ fn sizes_from_environment_and_arguments() -> Sizes {
         calls: size_from_environment("FLEETSIM_BENCH_CALLS", 50_000),
         scaling_rounds: size_from_environment("FLEETSIM_BENCH_SCALING_ROUNDS", 20),
         scaling_seeds: size_from_environment("FLEETSIM_BENCH_SCALING_SEEDS", 40),
+        workload_seeds: size_from_environment("FLEETSIM_BENCH_WORKLOAD_SEEDS", 40),
         smoke: selected("smoke"),
         ping_pong: selected("ping-pong"),
+        workload: selected("workload"),
         scaling: selected("scaling"),
     }
 }
@@ -99,6 +109,12 @@ struct Figures {
     campaign_one_job: Rate,
     campaign_two_jobs: Rate,
     two_jobs_to_one: Rate,
+    /// Per workload factor: CPU microseconds per trace event.
+    event_cost_us: Vec<Samples>,
+    /// Per workload factor: the cost per event over the cost at factor 1 in the same repetition.
+    event_cost_growth: Vec<Samples>,
+    /// Per workload factor: totals over every repetition.
+    workload_batches: Vec<workload_scaling::Batch>,
 }
 
 fn measure_ping_pongs(sizes: &Sizes, figures: &mut Figures) {
@@ -134,6 +150,26 @@ fn measure_scaling(sizes: &Sizes, figures: &mut Figures) {
     scaling::remove_folder(&folder);
 }
 
+fn measure_workload_scaling(sizes: &Sizes, figures: &mut Figures) {
+    let factors = workload_scaling::FACTORS.len();
+    figures.event_cost_us.resize_with(factors, Samples::default);
+    figures.event_cost_growth.resize_with(factors, Samples::default);
+    figures.workload_batches.resize_with(factors, Default::default);
+    let mut base_cost_us = None;
+    for (position, factor) in workload_scaling::FACTORS.into_iter().enumerate() {
+        let (batch, throughput) = workload_scaling::run_seeds(factor, 1, sizes.workload_seeds);
+        let cost_us = 1e6 / throughput.per_cpu_second();
+        let base = *base_cost_us.get_or_insert(cost_us);
+        figures.event_cost_us[position].push(cost_us);
+        figures.event_cost_growth[position].push(cost_us / base);
+        let total = &mut figures.workload_batches[position];
+        total.seeds += batch.seeds;
+        total.events += batch.events;
+        total.messages_delivered += batch.messages_delivered;
+        total.failed += batch.failed;
+    }
+}
+
 fn measure_once(sizes: &Sizes, figures: &mut Figures) {
     if sizes.ping_pong {
         measure_ping_pongs(sizes, figures);
@@ -141,6 +177,44 @@ fn measure_once(sizes: &Sizes, figures: &mut Figures) {
     if sizes.smoke {
         measure_smoke(sizes, figures);
     }
+    if sizes.workload {
+        measure_workload_scaling(sizes, figures);
+    }
+}
+
+fn print_workload_scaling(figures: &Figures) -> bool {
+    if figures.event_cost_us.is_empty() {
+        return true;
+    }
+    println!(
+        "{:<24} {:>12} {:>12} {:>12} {:>14} {:>16} {:>8}",
+        "control-plane workload", "CPU us/event", "min", "max", "x cost at 1x", "events per run", "failed"
+    );
+    for (position, factor) in workload_scaling::FACTORS.into_iter().enumerate() {
+        let (cost, growth, batch) = (
+            &figures.event_cost_us[position],
+            &figures.event_cost_growth[position],
+            figures.workload_batches[position],
+        );
+        println!(
+            "{:<24} {:>12.3} {:>12.3} {:>12.3} {:>14.3} {:>16.0} {:>8}",
+            format!("{factor}x"),
+            cost.median(),
+            cost.min(),
+            cost.max(),
+            growth.median(),
+            batch.events as f64 / batch.seeds as f64,
+            batch.failed
+        );
+    }
+    let growth = figures.event_cost_growth.last().expect("factors measured").median();
+    let met = growth <= COST_PER_EVENT_GROWTH_MAX;
+    let verdict = if met { "met" } else { "MISSED" };
+    println!(
+        "target {:<46} CPU {verdict} ({growth:.3})",
+        format!("cost per event at 8x <= {COST_PER_EVENT_GROWTH_MAX} x 1x")
+    );
+    met
 }
 
 fn print_rows(name: &str, rate: &Rate, precision: usize) {
@@ -184,12 +258,17 @@ fn print_target(name: &str, rate: &Rate, minimum: f64, judged: Judged) -> bool {
 fn main() {
     let sizes = sizes_from_environment_and_arguments();
     println!(
-        "fleetsim harness benchmark: {} repetitions of {} smoke seeds and two ping-pongs of {} calls, one thread; \
-         {} rounds of `fleetsim fuzz --seeds {}` with 1 and 2 jobs",
-        sizes.repeats, sizes.seeds, sizes.calls, sizes.scaling_rounds, sizes.scaling_seeds
+        "fleetsim harness benchmark: {} repetitions of {} smoke seeds, two ping-pongs of {} calls and {} \
+         control-plane seeds at each workload size, one thread; {} rounds of `fleetsim fuzz --seeds {}` with 1 and 2 jobs",
+        sizes.repeats, sizes.seeds, sizes.calls, sizes.workload_seeds, sizes.scaling_rounds, sizes.scaling_seeds
     );
     // Warm caches and allocators once, untimed.
-    let warm_up = Sizes { seeds: sizes.seeds.min(50), calls: sizes.calls.min(1_000), ..sizes };
+    let warm_up = Sizes {
+        seeds: sizes.seeds.min(50),
+        calls: sizes.calls.min(1_000),
+        workload_seeds: sizes.workload_seeds.min(2),
+        ..sizes
+    };
     measure_once(&warm_up, &mut Figures::default());
     let mut figures = Figures::default();
     for repetition in 1..=sizes.repeats {
@@ -216,7 +295,8 @@ fn main() {
     // Scaling is about wall time: the CPU ratio only shows how much more a run costs beside another.
     let scaling_target = format!("campaign 2 jobs >= {TWO_JOBS_TO_ONE_RATIO_MIN} x 1 job");
     let scaling_met = print_target(&scaling_target, &figures.two_jobs_to_one, TWO_JOBS_TO_ONE_RATIO_MIN, Judged::Wall);
-    if !(smoke_met && ratio_met && scaling_met) {
+    let workload_met = print_workload_scaling(&figures);
+    if !(smoke_met && ratio_met && scaling_met && workload_met) {
         println!("a target was missed");
     }
 }

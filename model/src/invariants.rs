@@ -1,11 +1,15 @@
 //! The model's invariants over the god's view: the store's tables and every host.
 
+use crate::followers::{AddressOwners, CloneSnapshots, Ownership};
 use crate::host::{HostData, VmmState};
-use crate::ids::{Ip, VmId};
-use crate::names::is_clone_snapshot;
 use crate::store::{Collection, InstanceState, StoreData, Usage, VmState};
 use fleetsim_sim::{Disk, Invariant, InvariantInfo, ViolationClass};
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Every invariant the control plane registers at boot, as `list` shows it.
 pub const CATALOG: &[InvariantInfo] = &[
@@ -74,32 +78,9 @@ pub const CATALOG: &[InvariantInfo] = &[
 /// `unique-ip`: no two VMs running on any host share an address, and no address is
 /// allocated to two rows.
 pub fn unique_ip(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
-    Invariant::always("unique-ip", move || {
-        let mut running: BTreeMap<Ip, (VmId, usize)> = BTreeMap::new();
-        for (position, host) in hosts.iter().enumerate() {
-            let clash = host.read_durable(|data| {
-                data.vms.values().find_map(|physical| {
-                    let (other, other_host) = running.insert(physical.ip, (physical.vm, position))?;
-                    Some(format!(
-                        "{} answers for {other} on host-{other_host} and for {} on host-{position}",
-                        physical.ip, physical.vm
-                    ))
-                })
-            });
-            if let Some(evidence) = clash {
-                return Err(evidence);
-            }
-        }
-        store.read_durable(|data| {
-            let mut owners: BTreeMap<Ip, VmId> = BTreeMap::new();
-            for row in data.vms.rows.values() {
-                if let Some(other) = row.ip.and_then(|ip| owners.insert(ip, row.vm)) {
-                    return Err(format!("{} is allocated to rows {other} and {}", row.ip.expect("some"), row.vm));
-                }
-            }
-            Ok(())
-        })
-    })
+    // Runs after every state change: reads only the VMs and rows written since the last check.
+    let owners = Mutex::new(AddressOwners::default());
+    Invariant::always("unique-ip", move || lock(&owners).check(&store, &hosts))
 }
 
 /// `no-orphan-vm`: every VM on a host has a row naming that host, every running row has its
@@ -161,35 +142,10 @@ pub fn no_orphan_vm(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invar
 /// `no-leaked-snapshot`: at no moment does a temporary `clone-*` snapshot exist without an unfinished clone
 /// job, and the reconciler never had to remove one.
 pub fn no_leaked_snapshot(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> Invariant {
-    Invariant::always("no-leaked-snapshot", move || {
-        store.read_durable(|data| {
-            if let Some(found) = data.discrepancies.iter().find(|found| found.kind == "leaked-snapshot") {
-                return Err(format!(
-                    "the reconciler removed a leaked snapshot at {}ms: {}",
-                    found.at_ms, found.evidence
-                ));
-            }
-            // Runs after every state change: look at the names in place, without copying them.
-            for (position, host) in hosts.iter().enumerate() {
-                let leaked = host.read_durable(|host_data| {
-                    let mut snapshots = host_data
-                        .snapshots
-                        .iter()
-                        .flat_map(|(source, names)| names.iter().map(move |name| (source, name)));
-                    snapshots
-                        .find(|(_, name)| is_clone_snapshot(name) && !data.jobs.clone_active_for_snapshot(name))
-                        .map(|(source, name)| {
-                            let job = name.trim_start_matches(crate::names::CLONE_SNAPSHOT_PREFIX);
-                            format!("{name} of {source} on host-{position} outlived its clone job job-{job}")
-                        })
-                });
-                if let Some(evidence) = leaked {
-                    return Err(evidence);
-                }
-            }
-            Ok(())
-        })
-    })
+    // Runs after every state change: follows the hosts' snapshot tables, and judges the clone
+    // snapshots present (few, and temporary) whenever anything moved.
+    let snapshots = Mutex::new(CloneSnapshots::default());
+    Invariant::always("no-leaked-snapshot", move || lock(&snapshots).check(&store, &hosts))
 }
 
 /// `non-negative-counters`: no provisioning counter is ever below zero.
@@ -297,27 +253,9 @@ pub fn no_stale_write(store: Disk<StoreData>) -> Invariant {
 /// `resources-owned`: every allocated address belongs to a row that names it; every charge
 /// belongs to an instance whose current generation and VMM it was made under.
 pub fn resources_owned(store: Disk<StoreData>) -> Invariant {
-    Invariant::always("resources-owned", move || {
-        store.read_durable(|data| {
-            for (ip, vm) in &data.vms.ip_allocations {
-                if data.vms.rows.get(vm).and_then(|row| row.ip) != Some(*ip) {
-                    return Err(format!("{ip} is allocated to {vm}, whose row does not hold it"));
-                }
-            }
-            for (instance, charge) in &data.provisioning.resources {
-                let Some(row) = data.instances.rows.get(instance) else {
-                    return Err(format!("{instance} is charged but has no row"));
-                };
-                if charge.generation != row.generation || row.vmm.is_none() {
-                    return Err(format!(
-                        "{instance} is charged at generation {} but is at generation {} with VMM {:?}",
-                        charge.generation, row.generation, row.vmm
-                    ));
-                }
-            }
-            Ok(())
-        })
-    })
+    // Runs after every state change: judges only the allocations, rows and charges written since.
+    let ownership = Mutex::new(Ownership::default());
+    Invariant::always("resources-owned", move || lock(&ownership).check(&store))
 }
 
 /// `no-failed-undo`: no saga gave up on an undo step.

@@ -29,6 +29,8 @@ struct Log {
     jobs: BTreeMap<JobId, JobRecord>,
     next_position: u64,
     changes: u64,
+    /// The job of every change, in order: what incremental checkers read.
+    changed: Vec<JobId>,
 }
 
 /// A finish the store committed but has not acknowledged yet (its write is not synced): it
@@ -88,6 +90,7 @@ impl JobLog {
                 if let Some(record) = log.jobs.get_mut(&row.job) {
                     record.claimed_at = Some(position);
                     log.changes += 1;
+                    log.changed.push(row.job);
                 }
             }
             (JobEvent::Finish(job, state @ (JobState::Done | JobState::Failed)), StoreReply::Done) => {
@@ -109,6 +112,7 @@ impl JobLog {
             record.finished = Some((finish.state, finish.position));
             let operation = record.operation;
             log.changes += 1;
+            log.changed.push(finish.job);
             operation
         };
         let kind = if finish.state == JobState::Done { HistoryType::Ok } else { HistoryType::Fail };
@@ -124,6 +128,7 @@ impl JobLog {
         let submitted_at = log.take_position();
         log.jobs.insert(job, JobRecord { kind, operation, submitted_at, claimed_at: None, finished: None });
         log.changes += 1;
+        log.changed.push(job);
     }
 
     /// Reads every job's record.
@@ -132,6 +137,16 @@ impl JobLog {
     }
 
     /// How many changes the log has recorded: it changes exactly when the log does.
+    /// Visits, in order, the job of every change after the first `position` changes, with its
+    /// record as it stands now; returns the position after the last (a checker's next `position`).
+    pub fn changes_since(&self, position: usize, mut visit: impl FnMut(JobId, &JobRecord)) -> usize {
+        let log = self.lock();
+        for job in log.changed.get(position..).unwrap_or_default() {
+            visit(*job, &log.jobs[job]);
+        }
+        log.changed.len()
+    }
+
     pub fn version(&self) -> u64 {
         self.lock().changes
     }

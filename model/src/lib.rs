@@ -11,6 +11,7 @@ pub mod client;
 pub mod control_plane;
 pub mod effects;
 pub mod events;
+pub mod followers;
 pub mod host;
 pub mod ids;
 pub mod invariants;

@@ -6,7 +6,7 @@
 
 use crate::host::HostData;
 use crate::ids::{InstanceId, JobId};
-use crate::store::{JobState, StoreData};
+use crate::store::{InstanceRow, JobRow, JobState, StoreData};
 use fleetsim_sim::{Disk, Invariant};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -29,30 +29,25 @@ struct SeenHost {
     fences: BTreeMap<InstanceId, u64>,
 }
 
-/// Compares `store` with what was seen, then remembers it; names what went back, if anything.
-fn advance_store(seen: &mut SeenStore, store: &StoreData) -> Option<String> {
-    for (job, (terminal, attempt, fence)) in seen.jobs.iter_mut() {
-        let Some(row) = store.jobs.rows.get(job) else {
-            return Some(format!("{job} disappeared from the job table"));
-        };
-        let now_terminal = row.state.is_terminal().then_some(row.state);
-        if terminal.is_some() && now_terminal != *terminal {
-            return Some(format!("{job} was {terminal:?} and is now {now_terminal:?}"));
-        }
-        if row.attempt < *attempt || row.fence < *fence {
-            return Some(format!(
-                "{job} went from attempt {attempt}, fence {fence} to attempt {}, fence {}",
-                row.attempt, row.fence
-            ));
-        }
-        (*terminal, *attempt, *fence) = (now_terminal, row.attempt, row.fence);
+/// Compares job `job`'s row with what was seen of it, then remembers it.
+fn advance_job(seen: &mut (Option<JobState>, u32, u64), job: JobId, row: &JobRow) -> Option<String> {
+    let (terminal, attempt, fence) = seen;
+    let now_terminal = row.state.is_terminal().then_some(row.state);
+    if terminal.is_some() && now_terminal != *terminal {
+        return Some(format!("{job} was {terminal:?} and is now {now_terminal:?}"));
     }
-    if store.jobs.rows.len() != seen.jobs.len() {
-        for (job, row) in &store.jobs.rows {
-            let terminal = row.state.is_terminal().then_some(row.state);
-            seen.jobs.entry(*job).or_insert((terminal, row.attempt, row.fence));
-        }
+    if row.attempt < *attempt || row.fence < *fence {
+        return Some(format!(
+            "{job} went from attempt {attempt}, fence {fence} to attempt {}, fence {}",
+            row.attempt, row.fence
+        ));
     }
+    (*terminal, *attempt, *fence) = (now_terminal, row.attempt, row.fence);
+    None
+}
+
+/// Compares the store's id counters with what was seen, then remembers them.
+fn advance_counters(seen: &mut SeenStore, store: &StoreData) -> Option<String> {
     if store.jobs.fence_last < seen.fence_last || store.instances.vmm_last < seen.vmm_last {
         return Some(format!(
             "counters went back: last fence {} -> {}, last VMM {} -> {}",
@@ -60,15 +55,88 @@ fn advance_store(seen: &mut SeenStore, store: &StoreData) -> Option<String> {
         ));
     }
     (seen.fence_last, seen.vmm_last) = (store.jobs.fence_last, store.instances.vmm_last);
-    for (instance, row) in &store.instances.rows {
-        let generation = seen.generations.entry(*instance).or_insert(row.generation);
-        if row.generation < *generation {
-            return Some(format!("{instance} went back from generation {generation} to {}", row.generation));
+    None
+}
+
+/// Compares instance `instance`'s generation with what was seen, then remembers it.
+fn advance_generation(seen: &mut SeenStore, instance: InstanceId, row: &InstanceRow) -> Option<String> {
+    let generation = seen.generations.entry(instance).or_insert(row.generation);
+    if row.generation < *generation {
+        return Some(format!("{instance} went back from generation {generation} to {}", row.generation));
+    }
+    *generation = row.generation;
+    None
+}
+
+/// Compares the whole `store` with what was seen, then remembers it; names what went back, if
+/// anything.
+fn advance_store(seen: &mut SeenStore, store: &StoreData) -> Option<String> {
+    for (job, seen_job) in seen.jobs.iter_mut() {
+        let Some(row) = store.jobs.rows.get(job) else {
+            return Some(format!("{job} disappeared from the job table"));
+        };
+        if let Some(found) = advance_job(seen_job, *job, row) {
+            return Some(found);
         }
-        *generation = row.generation;
+    }
+    if store.jobs.rows.len() != seen.jobs.len() {
+        for (job, row) in &store.jobs.rows {
+            let terminal = row.state.is_terminal().then_some(row.state);
+            seen.jobs.entry(*job).or_insert((terminal, row.attempt, row.fence));
+        }
+    }
+    if let Some(found) = advance_counters(seen, store) {
+        return Some(found);
+    }
+    for (instance, row) in &store.instances.rows {
+        if let Some(found) = advance_generation(seen, *instance, row) {
+            return Some(found);
+        }
     }
     if store.instances.rows.len() < seen.generations.len() {
         return Some("an instance row disappeared".to_string());
+    }
+    None
+}
+
+/// The same comparison, over only the job and instance rows the store's change logs name since
+/// `positions` (the whole store when they no longer reach back, or when a table has fewer rows than
+/// were seen); moves `positions` to the logs' ends.
+fn advance_store_changed(
+    seen: &mut SeenStore,
+    positions: &mut Option<(u64, u64)>,
+    store: &StoreData,
+) -> Option<String> {
+    let changed = positions.and_then(|(jobs, instances)| {
+        Some((store.jobs.rows.changes().since(jobs)?, store.instances.rows.changes().since(instances)?))
+    });
+    let shrunk = store.jobs.rows.len() < seen.jobs.len() || store.instances.rows.len() < seen.generations.len();
+    *positions = Some((store.jobs.rows.changes().position(), store.instances.rows.changes().position()));
+    let Some((jobs, instances)) = changed.filter(|_| !shrunk) else {
+        return advance_store(seen, store);
+    };
+    for job in jobs {
+        let Some(row) = store.jobs.rows.get(job) else {
+            if seen.jobs.contains_key(job) {
+                return Some(format!("{job} disappeared from the job table"));
+            }
+            continue;
+        };
+        let terminal = row.state.is_terminal().then_some(row.state);
+        let seen_job = seen.jobs.entry(*job).or_insert((terminal, row.attempt, row.fence));
+        if let Some(found) = advance_job(seen_job, *job, row) {
+            return Some(found);
+        }
+    }
+    if let Some(found) = advance_counters(seen, store) {
+        return Some(found);
+    }
+    for instance in instances {
+        if let Some(row) = store.instances.rows.get(instance) {
+            if let Some(found) = advance_generation(seen, *instance, row) {
+                return Some(found);
+            }
+        }
     }
     None
 }
@@ -100,6 +168,8 @@ fn advance_host(seen: &mut SeenHost, position: usize, host: &HostData) -> Option
 struct Seen {
     commits: Vec<u64>,
     store: SeenStore,
+    /// The store's change log positions read: the job table, the instance table.
+    store_positions: Option<(u64, u64)>,
     hosts: Vec<SeenHost>,
 }
 
@@ -114,7 +184,8 @@ pub fn monotonic_state(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> In
         let seen = &mut *seen;
         seen.commits = commits;
         if store_moved {
-            if let Some(found) = store.read_durable(|data| advance_store(&mut seen.store, data)) {
+            let positions = &mut seen.store_positions;
+            if let Some(found) = store.read_durable(|data| advance_store_changed(&mut seen.store, positions, data)) {
                 return Err(found);
             }
         }
@@ -163,6 +234,19 @@ mod tests {
             let mut broken = store();
             breakage(&mut broken);
             assert!(advance_store(&mut seen.clone(), &broken).is_some(), "{case} must be caught");
+        }
+        // The incremental check, which reads only the rows the tables' change logs name, catches
+        // each of them too, and lets going forward pass.
+        for (case, breakage) in breakages {
+            let (mut seen, mut positions, base) = (SeenStore::default(), None, store());
+            assert_eq!(advance_store_changed(&mut seen, &mut positions, &base), None);
+            let mut forward = base.clone();
+            forward.jobs.submit(JobId(2), JobKind::StopInstance { instance: InstanceId(1) });
+            forward.instances.rows.get_mut(&InstanceId(1)).unwrap().generation += 1;
+            assert_eq!(advance_store_changed(&mut seen.clone(), &mut positions.clone(), &forward), None, "{case}");
+            let mut broken = base;
+            breakage(&mut broken);
+            assert!(advance_store_changed(&mut seen, &mut positions, &broken).is_some(), "{case} must be caught");
         }
     }
 

@@ -13,7 +13,9 @@ pub struct ControlPlaneScenario {
     summary: &'static str,
     config: ControlPlaneConfig,
     chaos_ms: u64,
-    generate: fn(&mut StreamRng, &ControlPlaneConfig, u64) -> Workload,
+    generate: fn(&mut StreamRng, &ControlPlaneConfig, u64, u32) -> Workload,
+    /// How many times the scenario's own workload, workers, hosts, addresses and instances.
+    scale: u32,
     sometimes: &'static [&'static str],
     crash_sagas: &'static [&'static str],
     sagas: &'static [&'static str],
@@ -29,11 +31,12 @@ pub const SMOKE: ControlPlaneScenario = ControlPlaneScenario {
     summary: "a store, one worker and two hosts create and delete VMs under every fault kind",
     config: config(1, 2, 6, 0),
     chaos_ms: 2_000,
-    generate: |rng, config, window_ms| {
+    generate: |rng, config, window_ms, scale| {
         let mut workload = Workload::default();
-        create_delete(rng, &mut workload, 5, config.hosts, 60, window_ms);
+        create_delete(rng, &mut workload, 5 * scale, config.hosts, 60, window_ms);
         workload
     },
+    scale: 1,
     sometimes: &[],
     crash_sagas: &[],
     sagas: &["create_vm", "delete_vm"],
@@ -45,11 +48,12 @@ pub const DELETE: ControlPlaneScenario = ControlPlaneScenario {
     summary: "two workers create and delete VMs on three hosts under crashes; a small IP pool reuses addresses",
     config: config(2, 3, 8, 0),
     chaos_ms: 5_000,
-    generate: |rng, config, window_ms| {
+    generate: |rng, config, window_ms, scale| {
         let mut workload = Workload::default();
-        create_delete(rng, &mut workload, 12, config.hosts, 70, window_ms);
+        create_delete(rng, &mut workload, 12 * scale, config.hosts, 70, window_ms);
         workload
     },
+    scale: 1,
     sometimes: &["a stale claim was fenced off"],
     crash_sagas: &["create_vm", "delete_vm"],
     sagas: &["create_vm", "delete_vm"],
@@ -61,11 +65,12 @@ pub const CLONE: ControlPlaneScenario = ControlPlaneScenario {
     summary: "three workers clone few source VMs in bursts through temporary snapshots, take snapshots, delete clones",
     config: config(3, 2, 24, 0),
     chaos_ms: 5_000,
-    generate: |rng, config, window_ms| {
+    generate: |rng, config, window_ms, scale| {
         let mut workload = Workload::default();
-        clone_storm(rng, &mut workload, 2, 12, config.hosts, window_ms);
+        clone_storm(rng, &mut workload, 2 * scale, 12 * scale, config.hosts, window_ms);
         workload
     },
+    scale: 1,
     sometimes: &[
         "a clone was refused: source locked",
         "a snapshot operation was refused: source locked",
@@ -83,11 +88,12 @@ pub const START_STOP: ControlPlaneScenario = ControlPlaneScenario {
     summary: "two workers start and stop instances; start sagas time out and unwind; VMM monitors report late",
     config: config(2, 2, 4, 4),
     chaos_ms: 5_000,
-    generate: |rng, config, window_ms| {
+    generate: |rng, config, window_ms, scale| {
         let mut workload = Workload::default();
-        start_stop(rng, &mut workload, config.instances, 12, window_ms);
+        start_stop(rng, &mut workload, config.instances, 12 * scale, window_ms);
         workload
     },
+    scale: 1,
     sometimes: &[
         "a start saga unwound after a timeout",
         "a stale monitor report arrived after a newer generation charged",
@@ -104,13 +110,14 @@ pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
     summary: "three workers, three hosts: creates, deletes, clones, snapshots, starts and stops, mixed",
     config: config(3, 3, 16, 4),
     chaos_ms: 6_000,
-    generate: |rng, config, window_ms| {
+    generate: |rng, config, window_ms, scale| {
         let mut workload = Workload::default();
-        create_delete(rng, &mut workload, 6, config.hosts, 60, window_ms);
-        clone_storm(rng, &mut workload, 1, 4, config.hosts, window_ms);
-        start_stop(rng, &mut workload, config.instances, 8, window_ms);
+        create_delete(rng, &mut workload, 6 * scale, config.hosts, 60, window_ms);
+        clone_storm(rng, &mut workload, scale, 4 * scale, config.hosts, window_ms);
+        start_stop(rng, &mut workload, config.instances, 8 * scale, window_ms);
         workload
     },
+    scale: 1,
     sometimes: &[
         "a stale claim was fenced off",
         "a host fenced off a stale operation",
@@ -122,6 +129,26 @@ pub const CONTROL_PLANE: ControlPlaneScenario = ControlPlaneScenario {
 
 /// Every control-plane scenario, in a stable order.
 pub const ALL: [ControlPlaneScenario; 5] = [SMOKE, DELETE, CLONE, START_STOP, CONTROL_PLANE];
+
+impl ControlPlaneScenario {
+    /// This scenario `factor` times over: its workload's operations, workers, hosts, IP pool and
+    /// instances all multiplied, the faults and the time windows the same. The system grows with the
+    /// work, so each operation should cost what it costs at factor 1: the benchmark's workload
+    /// scaling part measures exactly that. The factor must leave the IP pool within 250 addresses.
+    pub fn scaled(self, factor: u32) -> Self {
+        assert!(factor >= 1, "a scale factor is at least 1");
+        let pool = u32::from(self.config.ip_pool_size) * factor;
+        assert!(pool <= 250, "{factor} times {} addresses leave the 250-address pool", self.config.ip_pool_size);
+        let config = ControlPlaneConfig {
+            workers: self.config.workers * factor,
+            hosts: self.config.hosts * factor,
+            ip_pool_size: pool as u8,
+            instances: self.config.instances * factor,
+            ..self.config
+        };
+        Self { config, scale: self.scale * factor, ..self }
+    }
+}
 
 impl Scenario for ControlPlaneScenario {
     type Operation = Operation;
@@ -144,7 +171,7 @@ impl Scenario for ControlPlaneScenario {
     }
 
     fn generate_workload(&self, rng: &mut StreamRng, limits: &Limits) -> Vec<WorkloadStep<Operation>> {
-        (self.generate)(rng, &self.config, limits.chaos_ms).finish()
+        (self.generate)(rng, &self.config, limits.chaos_ms, self.scale).finish()
     }
 
     fn bugs(&self) -> Vec<BugInfo> {

@@ -98,6 +98,7 @@ macro_rules! simulation_only {
 
 simulation_only! {
     pub mod catalog;
+    pub mod changes;
     pub mod config;
     pub mod disk;
     pub mod fault_point;
@@ -114,10 +115,12 @@ simulation_only! {
     pub mod runner;
     pub mod scenario;
     pub mod seed;
+    pub mod table;
     pub mod trace;
     pub mod world;
 
     pub use catalog::{BugInfo, InvariantInfo, HARNESS_INVARIANTS};
+    pub use changes::{Changes, CHANGES_KEPT_MAX};
     pub use config::{FaultStrategy, Limits, RunConfig};
     pub use disk::{Disk, Recovery};
     pub use nemesis::{Fault, FaultKind, FaultProfile, FaultWindow};
@@ -132,6 +135,7 @@ simulation_only! {
     pub use runner::{generate_plan, run, RunError};
     pub use scenario::{AnyScenario, Scenario, System};
     pub use seed::{parse_seed, StreamRng};
+    pub use table::Table;
     pub use trace::{Event, EventKind};
     pub use world::Sim;
 }

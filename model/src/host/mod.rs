@@ -259,7 +259,9 @@ impl Agent {
                 if data.destroyed_vmms.contains(&vmm) {
                     return HostReply::Refused(HostError::Gone);
                 }
-                data.vmms.entry(vmm).or_insert(PhysicalVmm { instance, generation, state: VmmState::Registered });
+                if !data.vmms.contains_key(&vmm) {
+                    data.vmms.insert(vmm, PhysicalVmm { instance, generation, state: VmmState::Registered });
+                }
                 HostReply::Done
             }),
             HostRequest::EnsureRunning { instance, vmm, fence } => self.ensure_running(instance, vmm, fence).await,
@@ -308,7 +310,7 @@ impl Agent {
             if change == SnapshotChange::Retire {
                 data.retired_snapshots.insert(name.clone());
             }
-            let names = data.snapshots.entry(source).or_default();
+            let names = data.snapshots.get_or_insert_with(source, BTreeSet::new);
             let changed =
                 if change == SnapshotChange::Create { names.insert(name.clone()) } else { names.remove(&name) };
             match (changed, change) {

@@ -2,6 +2,7 @@
 //! survives a crash of the agent process.
 
 use crate::ids::{InstanceId, Ip, VmId, VmmId};
+use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,14 +39,14 @@ pub struct PhysicalVmm {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostData {
     /// Running VMs by id.
-    pub vms: BTreeMap<VmId, PhysicalVm>,
+    pub vms: Table<VmId, PhysicalVm>,
     /// VMs destroyed here: a VM id is never created again, so a late or duplicated create
     /// cannot bring a deleted VM back.
     pub destroyed_vms: BTreeSet<VmId>,
     /// Snapshots by source VM.
-    pub snapshots: BTreeMap<VmId, BTreeSet<String>>,
+    pub snapshots: Table<VmId, BTreeSet<String>>,
     /// VMMs by id.
-    pub vmms: BTreeMap<VmmId, PhysicalVmm>,
+    pub vmms: Table<VmmId, PhysicalVmm>,
     /// VMMs destroyed here: a VMM id is used for one start only and never comes back.
     pub destroyed_vmms: BTreeSet<VmmId>,
     /// The highest fencing token seen per instance: an operation with a lower one comes from a

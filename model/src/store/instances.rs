@@ -3,8 +3,8 @@
 
 use crate::ids::{InstanceId, ProjectId, VmmId};
 use crate::store::provisioning::Usage;
+use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Where an instance is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub struct InstanceRow {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instances {
     /// Instances by id.
-    pub rows: BTreeMap<InstanceId, InstanceRow>,
+    pub rows: Table<InstanceId, InstanceRow>,
     /// The last VMM id handed out.
     pub vmm_last: u32,
 }
@@ -47,7 +47,9 @@ impl Instances {
     /// Creates an instance unless it exists, stopped at generation 1.
     pub fn create(&mut self, instance: InstanceId, project: ProjectId, usage: Usage) {
         let row = InstanceRow { instance, project, usage, generation: 1, vmm: None, state: InstanceState::Stopped };
-        self.rows.entry(instance).or_insert(row);
+        if !self.rows.contains_key(&instance) {
+            self.rows.insert(instance, row);
+        }
     }
 
     /// Gives a stopped instance a new VMM on `host` (advancing the generation), or returns

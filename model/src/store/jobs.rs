@@ -2,9 +2,9 @@
 //! object (the job row is the lock), and finished only by the current claim (fencing).
 
 use crate::ids::{InstanceId, JobId, VmId};
-use fleetsim_sim::NodeIndex;
+use fleetsim_sim::{NodeIndex, Table};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// What a job does.
@@ -47,13 +47,12 @@ pub enum JobKind {
 }
 
 /// The objects a job holds while it is unfinished.
-fn locks(row: &JobRow, serialize_clones: bool) -> Vec<LockKey> {
-    let keys = row.kind.lock_keys();
+fn locks(row: &JobRow, serialize_clones: bool) -> impl Iterator<Item = LockKey> {
+    let (first, second) = row.kind.lock_pair();
     // clone-unserialized (seed 000): a clone does not hold its source against other clones.
-    if !serialize_clones && row.kind.clone_source().is_some() {
-        return keys.into_iter().skip(1).collect();
-    }
-    keys
+    let unserialized = !serialize_clones && row.kind.clone_source().is_some();
+    let first = if unserialized { None } else { Some(first) };
+    first.into_iter().chain(second)
 }
 
 /// An object a job works on; jobs sharing one run one at a time, oldest first.
@@ -67,16 +66,22 @@ pub enum LockKey {
 
 impl JobKind {
     /// The objects the job works on.
-    pub fn lock_keys(&self) -> Vec<LockKey> {
+    /// The objects a job of this kind locks, without allocating: the first, and a clone's target.
+    fn lock_pair(&self) -> (LockKey, Option<LockKey>) {
         match *self {
             JobKind::CreateVm { vm, .. } | JobKind::DeleteVm { vm } | JobKind::SnapshotVm { vm } => {
-                vec![LockKey::Vm(vm)]
+                (LockKey::Vm(vm), None)
             }
-            JobKind::CloneVm { source, target } => vec![LockKey::Vm(source), LockKey::Vm(target)],
+            JobKind::CloneVm { source, target } => (LockKey::Vm(source), Some(LockKey::Vm(target))),
             JobKind::StartInstance { instance } | JobKind::StopInstance { instance } => {
-                vec![LockKey::Instance(instance)]
+                (LockKey::Instance(instance), None)
             }
         }
+    }
+
+    pub fn lock_keys(&self) -> Vec<LockKey> {
+        let (first, second) = self.lock_pair();
+        std::iter::once(first).chain(second).collect()
     }
 
     /// The source VM, for a clone.
@@ -175,46 +180,51 @@ impl JobRow {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jobs {
     /// Jobs by id (ids grow with submission order).
-    pub rows: BTreeMap<JobId, JobRow>,
+    pub rows: Table<JobId, JobRow>,
     /// Claims handed out so far: the last fencing token.
     #[serde(default)]
     pub fence_last: u64,
+    /// The jobs not yet done or failed, in id order: what a claim looks through, instead of every
+    /// row. Kept by `submit` and `finish`, which are the only writers of a row's state.
+    #[serde(skip)]
+    unfinished: BTreeSet<JobId>,
 }
 
 impl Jobs {
     /// Inserts a job unless it exists (idempotent by id).
     pub fn submit(&mut self, job: JobId, kind: JobKind) {
-        self.rows.entry(job).or_insert(JobRow {
-            job,
-            kind,
-            state: JobState::Pending,
-            attempt: 0,
-            not_before_ms: 0,
-            fence: 0,
-        });
+        if self.rows.contains_key(&job) {
+            return;
+        }
+        self.unfinished.insert(job);
+        self.rows.insert(job, JobRow { job, kind, state: JobState::Pending, attempt: 0, not_before_ms: 0, fence: 0 });
     }
 
     /// Claims the oldest runnable job none of whose objects a running job or an older
     /// unfinished job holds. With `serialize_clones` off, clones ignore other clones of their
     /// source.
     pub fn claim(&mut self, worker: NodeIndex, now_ms: u64, lease_ms: u64, serialize_clones: bool) -> Option<JobRow> {
-        let unfinished = || self.rows.values().filter(|row| !row.state.is_terminal());
+        let unfinished =
+            || self.unfinished.iter().filter_map(|job| self.rows.get(job)).filter(|row| !row.state.is_terminal());
+        let claimable = |row: &JobRow| match row.state {
+            JobState::Pending => row.not_before_ms <= now_ms,
+            JobState::Running { lease_until_ms, .. } => lease_until_ms <= now_ms,
+            JobState::Done | JobState::Failed => false,
+        };
+        // Most claims find nothing to run: say so before gathering any locks.
+        if !unfinished().any(claimable) {
+            return None;
+        }
         let running = unfinished()
             .filter(|row| matches!(row.state, JobState::Running { lease_until_ms, .. } if lease_until_ms > now_ms));
         let mut held: BTreeSet<LockKey> = running.flat_map(|row| locks(row, serialize_clones)).collect();
         let mut chosen = None;
         for row in unfinished() {
-            let claimable = match row.state {
-                JobState::Pending => row.not_before_ms <= now_ms,
-                JobState::Running { lease_until_ms, .. } => lease_until_ms <= now_ms,
-                JobState::Done | JobState::Failed => false,
-            };
-            let keys = locks(row, serialize_clones);
-            if claimable && keys.iter().all(|key| !held.contains(key)) {
+            if claimable(row) && locks(row, serialize_clones).all(|key| !held.contains(&key)) {
                 chosen = Some(row.job);
                 break;
             }
-            held.extend(keys);
+            held.extend(locks(row, serialize_clones));
         }
         let row = self.rows.get_mut(&chosen?)?;
         self.fence_last += 1;
@@ -230,6 +240,9 @@ impl Jobs {
             Some(row) if row.claimed_by(attempt) => {
                 row.state = state;
                 row.not_before_ms = not_before_ms;
+                if state.is_terminal() {
+                    self.unfinished.remove(&job);
+                }
                 true
             }
             _ => false,
@@ -238,7 +251,9 @@ impl Jobs {
 
     /// Whether a clone job that uses the temporary snapshot `name` is still unfinished.
     pub fn clone_active_for_snapshot(&self, name: &str) -> bool {
-        self.rows.values().any(|row| {
+        // The name carries its job's id: look that job up instead of formatting every job's name.
+        let job = name.strip_prefix(crate::names::CLONE_SNAPSHOT_PREFIX).and_then(|id| id.parse().ok()).map(JobId);
+        job.and_then(|job| self.rows.get(&job)).is_some_and(|row| {
             !row.state.is_terminal()
                 && row.kind.clone_source().is_some()
                 && crate::names::clone_snapshot(row.job) == name

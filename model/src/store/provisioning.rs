@@ -3,6 +3,7 @@
 //! transaction as the row.
 
 use crate::ids::{InstanceId, ProjectId};
+use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -70,7 +71,7 @@ pub const COUNTER_HISTORY_MAX: usize = 16;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provisioning {
     /// Resource rows by instance.
-    pub resources: BTreeMap<InstanceId, ResourceRow>,
+    pub resources: Table<InstanceId, ResourceRow>,
     /// The highest generation each instance's charge was released at: a charge for it or an
     /// older one, arriving late, is refused instead of charging a VMM that is being taken down.
     #[serde(default)]

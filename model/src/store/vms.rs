@@ -1,8 +1,8 @@
 //! The VM table and the IP allocations (IPAM): an address belongs to one VM at most.
 
 use crate::ids::{Ip, VmId};
+use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Where a VM is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +43,9 @@ pub struct Vms {
     /// The IP pool, in allocation order.
     pub ip_pool: Vec<Ip>,
     /// VMs by id.
-    pub rows: BTreeMap<VmId, VmRow>,
+    pub rows: Table<VmId, VmRow>,
     /// IP allocations: each address belongs to at most one VM (the unique constraint).
-    pub ip_allocations: BTreeMap<Ip, VmId>,
+    pub ip_allocations: Table<Ip, VmId>,
 }
 
 impl Vms {
@@ -56,7 +56,14 @@ impl Vms {
 
     /// Inserts a row unless it exists; returns the row.
     pub fn insert(&mut self, vm: VmId, host: u32) -> VmRow {
-        self.rows.entry(vm).or_insert(VmRow { vm, host, ip: None, state: VmState::Creating }).clone()
+        match self.rows.get(&vm) {
+            Some(row) => row.clone(),
+            None => {
+                let row = VmRow { vm, host, ip: None, state: VmState::Creating };
+                self.rows.insert(vm, row.clone());
+                row
+            }
+        }
     }
 
     /// Allocates the lowest free address to `vm`, or returns the one it has.
