@@ -15,7 +15,7 @@ use crate::trace::{Event, EventKind, Trace};
 use madsim::runtime::{Handle, NodeHandle};
 use rand::Rng;
 use madsim::task::NodeId;
-use madsim::time::{Duration, Instant};
+use madsim::time::{Duration, TimeHandle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::future::Future;
@@ -149,7 +149,11 @@ struct Shared {
     seed: u64,
     limits: Limits,
     bugs: BTreeSet<String>,
-    started: Instant,
+    /// The simulated clock, read directly: `Instant::now` would reach it through an intercepted
+    /// system call and a runtime lookup at every trace event.
+    clock: TimeHandle,
+    /// The clock's reading when the run began.
+    started: Duration,
     supervisor: NodeHandle,
     stop: Notify,
     state: Mutex<State>,
@@ -214,7 +218,8 @@ impl Sim {
             seed: setup.seed,
             limits: setup.limits,
             bugs: setup.bugs,
-            started: Instant::now(),
+            clock: TimeHandle::current(),
+            started: TimeHandle::current().elapsed(),
             supervisor,
             stop: Notify::new(),
             state: Mutex::new(state),
@@ -244,7 +249,7 @@ impl Sim {
 
     /// Simulated microseconds since the run began.
     pub fn now_us(&self) -> u64 {
-        self.shared.started.elapsed().as_micros() as u64
+        (self.shared.clock.elapsed() - self.shared.started).as_micros() as u64
     }
 
     /// Simulated milliseconds since the run began.
