@@ -9,6 +9,24 @@ use fleetsim_sim::RunConfig;
 /// The workload sizes measured, as multiples of the scenario's own.
 pub const FACTORS: [u32; 4] = [1, 2, 4, 8];
 
+/// Whether `factor` is measured: all of them, or the one `FLEETSIM_BENCH_WORKLOAD_FACTOR` names
+/// (one size alone, for a profiler).
+pub fn selected(factor: u32) -> bool {
+    match std::env::var("FLEETSIM_BENCH_WORKLOAD_FACTOR") {
+        Ok(text) => {
+            let chosen: u32 = text
+                .parse()
+                .unwrap_or_else(|_| panic!("FLEETSIM_BENCH_WORKLOAD_FACTOR must be one of {FACTORS:?}, got '{text}'"));
+            assert!(
+                FACTORS.contains(&chosen),
+                "FLEETSIM_BENCH_WORKLOAD_FACTOR must be one of {FACTORS:?}, got {chosen}"
+            );
+            factor == chosen
+        }
+        Err(_) => true,
+    }
+}
+
 /// Totals over a batch of seeds at one size.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Batch {
@@ -24,6 +42,7 @@ pub struct Batch {
 
 /// Runs seeds `first..first + count` of `control-plane` at `factor` times its workload, one after
 /// the other on this thread; returns the batch and its timing, counted in trace events.
+#[inline(never)] // a profiler collects it by name
 pub fn run_seeds(factor: u32, first: u64, count: u64) -> (Batch, Throughput) {
     let scenario = CONTROL_PLANE.scaled(factor);
     let mut batch = Batch::default();

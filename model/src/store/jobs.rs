@@ -4,7 +4,7 @@
 use crate::ids::{InstanceId, JobId, VmId};
 use fleetsim_sim::{NodeIndex, Table};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// What a job does.
@@ -188,6 +188,24 @@ pub struct Jobs {
     /// row. Kept by `submit` and `finish`, which are the only writers of a row's state.
     #[serde(skip)]
     unfinished: BTreeSet<JobId>,
+    /// Per object, the unfinished jobs that lock it: what a claim asks instead of gathering every
+    /// job's locks.
+    #[serde(skip)]
+    holders: BTreeMap<LockKey, BTreeSet<JobId>>,
+}
+
+/// Whether a worker may take `row` at `now_ms`: pending and due, or running with its lease run out.
+fn claimable(row: &JobRow, now_ms: u64) -> bool {
+    match row.state {
+        JobState::Pending => row.not_before_ms <= now_ms,
+        JobState::Running { lease_until_ms, .. } => lease_until_ms <= now_ms,
+        JobState::Done | JobState::Failed => false,
+    }
+}
+
+/// Whether `row` runs under a lease still in force at `now_ms`.
+fn leased(row: &JobRow, now_ms: u64) -> bool {
+    matches!(row.state, JobState::Running { lease_until_ms, .. } if lease_until_ms > now_ms)
 }
 
 impl Jobs {
@@ -197,6 +215,9 @@ impl Jobs {
             return;
         }
         self.unfinished.insert(job);
+        for key in kind.lock_keys() {
+            self.holders.entry(key).or_default().insert(job);
+        }
         self.rows.insert(job, JobRow { job, kind, state: JobState::Pending, attempt: 0, not_before_ms: 0, fence: 0 });
     }
 
@@ -204,28 +225,11 @@ impl Jobs {
     /// unfinished job holds. With `serialize_clones` off, clones ignore other clones of their
     /// source.
     pub fn claim(&mut self, worker: NodeIndex, now_ms: u64, lease_ms: u64, serialize_clones: bool) -> Option<JobRow> {
-        let unfinished =
-            || self.unfinished.iter().filter_map(|job| self.rows.get(job)).filter(|row| !row.state.is_terminal());
-        let claimable = |row: &JobRow| match row.state {
-            JobState::Pending => row.not_before_ms <= now_ms,
-            JobState::Running { lease_until_ms, .. } => lease_until_ms <= now_ms,
-            JobState::Done | JobState::Failed => false,
-        };
-        // Most claims find nothing to run: say so before gathering any locks.
-        if !unfinished().any(claimable) {
-            return None;
-        }
-        let running = unfinished()
-            .filter(|row| matches!(row.state, JobState::Running { lease_until_ms, .. } if lease_until_ms > now_ms));
-        let mut held: BTreeSet<LockKey> = running.flat_map(|row| locks(row, serialize_clones)).collect();
-        let mut chosen = None;
-        for row in unfinished() {
-            if claimable(row) && locks(row, serialize_clones).all(|key| !held.contains(&key)) {
-                chosen = Some(row.job);
-                break;
-            }
-            held.extend(locks(row, serialize_clones));
-        }
+        let chosen = self.unfinished.iter().copied().find(|job| {
+            let row = &self.rows[job];
+            claimable(row, now_ms)
+                && locks(row, serialize_clones).all(|key| self.free_for(*job, key, now_ms, serialize_clones))
+        });
         let row = self.rows.get_mut(&chosen?)?;
         self.fence_last += 1;
         row.fence = self.fence_last;
@@ -234,6 +238,16 @@ impl Jobs {
         Some(row.clone())
     }
 
+    /// Whether `key` is free for `job`: no older unfinished job, and no running one with its lease
+    /// in force, holds it (another job's clone of the same source does not, with clones
+    /// unserialized).
+    fn free_for(&self, job: JobId, key: LockKey, now_ms: u64, serialize_clones: bool) -> bool {
+        let holders = self.holders.get(&key).into_iter().flatten().filter(|other| **other != job);
+        let mut holders = holders
+            .map(|other| &self.rows[other])
+            .filter(|other| locks(other, serialize_clones).any(|held| held == key));
+        !holders.any(|other| other.job < job || leased(other, now_ms))
+    }
     /// Finishes a claimed job if the claim is current; a pending state waits `not_before_ms`.
     pub fn finish(&mut self, job: JobId, attempt: u32, state: JobState, not_before_ms: u64) -> bool {
         match self.rows.get_mut(&job) {
@@ -242,6 +256,13 @@ impl Jobs {
                 row.not_before_ms = not_before_ms;
                 if state.is_terminal() {
                     self.unfinished.remove(&job);
+                    for key in row.kind.lock_keys() {
+                        let Some(holders) = self.holders.get_mut(&key) else { continue };
+                        holders.remove(&job);
+                        if holders.is_empty() {
+                            self.holders.remove(&key);
+                        }
+                    }
                 }
                 true
             }
@@ -258,5 +279,67 @@ impl Jobs {
                 && row.kind.clone_source().is_some()
                 && crate::names::clone_snapshot(row.job) == name
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The claim as a scan over every unfinished row, gathering locks as it goes: what the indexed
+    /// claim must agree with.
+    fn claim_by_scan(jobs: &Jobs, now_ms: u64, serialize_clones: bool) -> Option<JobId> {
+        let unfinished = || jobs.rows.values().filter(|row| !row.state.is_terminal());
+        let mut held: BTreeSet<LockKey> =
+            unfinished().filter(|row| leased(row, now_ms)).flat_map(|row| locks(row, serialize_clones)).collect();
+        for row in unfinished() {
+            if claimable(row, now_ms) && locks(row, serialize_clones).all(|key| !held.contains(&key)) {
+                return Some(row.job);
+            }
+            held.extend(locks(row, serialize_clones));
+        }
+        None
+    }
+
+    fn kind(choice: u8, first: u32, second: u32) -> JobKind {
+        let (vm, other, instance) = (VmId(first), VmId(second), InstanceId(first));
+        match choice % 6 {
+            0 => JobKind::CreateVm { vm, host: 0 },
+            1 => JobKind::DeleteVm { vm },
+            2 => JobKind::CloneVm { source: vm, target: other },
+            3 => JobKind::SnapshotVm { vm },
+            4 => JobKind::StartInstance { instance },
+            _ => JobKind::StopInstance { instance },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_indexed_claim_picks_what_a_scan_of_every_row_picks(
+            steps in proptest::collection::vec((0u8..4, 0u8..6, 1u32..5, 1u32..5, 0u64..40, 1u32..60), 1..80),
+            serialize_clones in any::<bool>(),
+        ) {
+            let (mut jobs, mut now_ms) = (Jobs::default(), 0);
+            for (action, choice, first, second, advance_ms, id) in steps {
+                now_ms += advance_ms;
+                match action {
+                    // Submissions arrive out of id order, as over a network.
+                    0 | 1 => jobs.submit(JobId(id), kind(choice, first, second)),
+                    2 => {
+                        let expected = claim_by_scan(&jobs, now_ms, serialize_clones);
+                        let claimed = jobs.claim(NodeIndex(1), now_ms, 30, serialize_clones).map(|row| row.job);
+                        prop_assert_eq!(claimed, expected);
+                    }
+                    _ => {
+                        let running: Vec<JobRow> = jobs.rows.values().filter(|row| matches!(row.state, JobState::Running { .. })).cloned().collect();
+                        if let Some(row) = running.get(first as usize % running.len().max(1)) {
+                            let state = [JobState::Done, JobState::Failed, JobState::Pending][choice as usize % 3];
+                            prop_assert!(jobs.finish(row.job, row.attempt, state, now_ms + advance_ms));
+                        }
+                    }
+                }
+            }
+        }
     }
 }
