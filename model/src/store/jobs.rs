@@ -192,6 +192,10 @@ pub struct Jobs {
     /// job's locks.
     #[serde(skip)]
     holders: BTreeMap<LockKey, BTreeSet<JobId>>,
+    /// The unfinished jobs that are the oldest holder of every object they lock: with clones
+    /// serialized, the only ones a claim can choose.
+    #[serde(skip)]
+    heads: BTreeSet<JobId>,
 }
 
 /// Whether a worker may take `row` at `now_ms`: pending and due, or running with its lease run out.
@@ -215,17 +219,40 @@ impl Jobs {
             return;
         }
         self.unfinished.insert(job);
-        for key in kind.lock_keys() {
-            self.holders.entry(key).or_default().insert(job);
-        }
         self.rows.insert(job, JobRow { job, kind, state: JobState::Pending, attempt: 0, not_before_ms: 0, fence: 0 });
+        let mut affected = vec![job];
+        for key in kind.lock_keys() {
+            let holders = self.holders.entry(key).or_default();
+            affected.extend(holders.first().copied());
+            holders.insert(job);
+        }
+        affected.into_iter().for_each(|job| self.refresh_head(job));
+    }
+
+    /// Puts `job` among the heads if it is unfinished and the oldest holder of every object it
+    /// locks, else takes it out.
+    fn refresh_head(&mut self, job: JobId) {
+        let head = self.unfinished.contains(&job)
+            && self.rows[&job]
+                .kind
+                .lock_keys()
+                .iter()
+                .all(|key| self.holders.get(key).and_then(|holders| holders.first()) == Some(&job));
+        if head {
+            self.heads.insert(job);
+        } else {
+            self.heads.remove(&job);
+        }
     }
 
     /// Claims the oldest runnable job none of whose objects a running job or an older
     /// unfinished job holds. With `serialize_clones` off, clones ignore other clones of their
     /// source.
     pub fn claim(&mut self, worker: NodeIndex, now_ms: u64, lease_ms: u64, serialize_clones: bool) -> Option<JobRow> {
-        let chosen = self.unfinished.iter().copied().find(|job| {
+        // Only a head can be chosen: any other job has an older one on one of its objects. With
+        // clones unserialized, a clone's source does not count between clones: look at them all.
+        let candidates = if serialize_clones { &self.heads } else { &self.unfinished };
+        let chosen = candidates.iter().copied().find(|job| {
             let row = &self.rows[job];
             claimable(row, now_ms)
                 && locks(row, serialize_clones).all(|key| self.free_for(*job, key, now_ms, serialize_clones))
@@ -255,14 +282,19 @@ impl Jobs {
                 row.state = state;
                 row.not_before_ms = not_before_ms;
                 if state.is_terminal() {
+                    let kind = row.kind;
                     self.unfinished.remove(&job);
-                    for key in row.kind.lock_keys() {
+                    self.heads.remove(&job);
+                    let mut affected = Vec::new();
+                    for key in kind.lock_keys() {
                         let Some(holders) = self.holders.get_mut(&key) else { continue };
                         holders.remove(&job);
+                        affected.extend(holders.first().copied());
                         if holders.is_empty() {
                             self.holders.remove(&key);
                         }
                     }
+                    affected.into_iter().for_each(|job| self.refresh_head(job));
                 }
                 true
             }
