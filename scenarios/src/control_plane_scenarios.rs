@@ -198,3 +198,24 @@ impl Scenario for ControlPlaneScenario {
         ControlPlane::boot(sim, self.config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn a_scaled_scenario_multiplies_the_workload_and_the_system_but_not_the_time() {
+        let (base, doubled) = (CONTROL_PLANE, CONTROL_PLANE.scaled(2));
+        let steps = |scenario: &ControlPlaneScenario| {
+            let mut rng = StreamRng::seed_from_u64(7);
+            scenario.generate_workload(&mut rng, &scenario.default_limits()).len()
+        };
+        let (few, many) = (steps(&base), steps(&doubled));
+        assert!(many > few * 3 / 2, "{few} operations at 1x, {many} at 2x");
+        let crashable = |scenario: &ControlPlaneScenario| scenario.fault_profile().crashable.len();
+        assert!(crashable(&doubled) > crashable(&base), "more workers and hosts may crash");
+        assert_eq!(doubled.default_limits(), base.default_limits(), "the same time windows");
+        assert_eq!((doubled.config.ip_pool_size, doubled.config.hosts), (32, 6));
+    }
+}
