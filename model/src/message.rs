@@ -4,7 +4,7 @@ use crate::host::{HostReply, HostRequest};
 use crate::store::{StoreReply, StoreRequest};
 
 /// A request to a store or to a hypervisor agent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Request {
     /// To the data store.
     Store(StoreRequest),
@@ -13,7 +13,7 @@ pub enum Request {
 }
 
 /// A reply from a store or a hypervisor agent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Reply {
     /// From the data store.
     Store(StoreReply),

@@ -136,6 +136,6 @@ simulation_only! {
     pub use scenario::{AnyScenario, Scenario, System};
     pub use seed::{parse_seed, StreamRng};
     pub use table::Table;
-    pub use trace::{Event, EventKind};
+    pub use trace::{hash_of, Detail, Event, EventKind, LazyWords, TraceHasher};
     pub use world::Sim;
 }

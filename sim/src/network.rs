@@ -7,7 +7,7 @@ use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the network does with one message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Route {
     /// The message is lost.
     Drop(DropReason),
@@ -29,7 +29,7 @@ impl Route {
 }
 
 /// Why a message was lost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
     /// A partition, one-way cut or network outage.
     Partitioned,

@@ -1,7 +1,7 @@
 //! Nodes: their identity in a run, and the context a node's code runs with.
 
 use crate::fault_point::FaultPointAction;
-use crate::trace::EventKind;
+use crate::trace::{Detail, EventKind};
 use crate::world::Sim;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -82,8 +82,9 @@ impl NodeContext {
         madsim::time::sleep(self.sim.local_duration(self.index, duration_ms)).await;
     }
 
-    /// Records a step of the system under test in the trace.
-    pub fn step(&self, detail: impl Into<String>) {
+    /// Records a step of the system under test in the trace: text, or [`crate::LazyWords`]
+    /// for a step frequent enough that its text should be made only if the event is kept.
+    pub fn step(&self, detail: impl Into<Detail>) {
         self.sim.trace(self.index, EventKind::Step, detail);
     }
 

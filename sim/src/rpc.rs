@@ -3,11 +3,12 @@
 
 use crate::network::Route;
 use crate::node::{NodeContext, NodeIndex};
-use crate::trace::EventKind;
+use crate::trace::{hash_of, EventKind, LazyWords};
 use madsim::net::Endpoint;
 use madsim::time::Duration;
 use std::collections::BTreeMap;
 use std::fmt::{Debug, Write};
+use std::hash::Hash;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -17,9 +18,11 @@ use tokio::sync::oneshot;
 
 const RPC_TAG: u64 = 0x00F1_EE75;
 
-/// A message type the RPC layer can carry (cloned when the network duplicates it).
-pub trait Message: Clone + Debug + Send + Sync + 'static {}
-impl<T: Clone + Debug + Send + Sync + 'static> Message for T {}
+/// A message type the RPC layer can carry. Its `Hash` stands in for its text in the trace hash
+/// and its `Debug` text is made only for the events the trace keeps; it is cloned when a kept
+/// event still shows it as it is handed over.
+pub trait Message: Clone + Debug + Hash + Send + Sync + 'static {}
+impl<T: Clone + Debug + Hash + Send + Sync + 'static> Message for T {}
 
 /// A boxed future a handler returns.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -35,14 +38,70 @@ pub enum RpcError {
     Timeout,
 }
 
-/// Room reserved for a request's `Debug` text (the model's requests: median 97 bytes, at most 168).
-const REQUEST_TEXT_CAPACITY_BYTES: usize = 192;
+/// Tells the four message events apart in the trace hash.
+#[derive(Clone, Copy, Hash)]
+enum Leg {
+    SendCall,
+    DeliverCall,
+    SendReply,
+    DeliverReply,
+}
+
+/// A message, shared with the trace events that show it, and its hash.
+struct Shown<Message> {
+    message: Arc<Message>,
+    hash: u64,
+}
+
+impl<Message: Hash> Shown<Message> {
+    fn new(message: Message) -> Self {
+        let hash = hash_of(&message);
+        Self { message: Arc::new(message), hash }
+    }
+}
+
+impl<Message: Clone> Shown<Message> {
+    /// The message itself, copied only if a kept trace event still shows it.
+    fn into_message(self) -> Message {
+        Arc::unwrap_or_clone(self.message)
+    }
+}
+
+impl<Message> Clone for Shown<Message> {
+    fn clone(&self) -> Self {
+        Self { message: self.message.clone(), hash: self.hash }
+    }
+}
 
 #[derive(Clone)]
 enum Body<Request, Reply> {
-    /// A request and its `Debug` text, formatted once by the caller for both trace events.
-    Request(Request, String),
-    Reply(Reply),
+    Request(Shown<Request>),
+    Reply(Shown<Reply>),
+}
+
+/// The words of one message event: `call #7 to store: …`, rendered only if the event is kept.
+fn message_words<Shown: Debug + Send + Sync + 'static>(
+    leg: Leg,
+    call_id: u64,
+    peer: NodeIndex,
+    peer_name: Arc<str>,
+    shown: &self::Shown<Shown>,
+) -> LazyWords {
+    let hash = hash_of(&(leg, call_id, peer, shown.hash));
+    if let Leg::DeliverReply = leg {
+        // A delivered reply's line does not show it: holding it would only force a copy.
+        return LazyWords::new(hash, move |text| {
+            let _ = write!(text, "reply #{call_id} from {peer_name}");
+        });
+    }
+    let message = shown.message.clone();
+    LazyWords::new(hash, move |text| {
+        let _ = match leg {
+            Leg::SendCall => write!(text, "call #{call_id} to {peer_name}: {message:?}"),
+            Leg::DeliverCall => write!(text, "call #{call_id} from {peer_name}: {message:?}"),
+            Leg::SendReply | Leg::DeliverReply => write!(text, "reply #{call_id} to {peer_name}: {message:?}"),
+        };
+    })
 }
 
 #[derive(Clone)]
@@ -110,17 +169,11 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let (sender, receiver) = oneshot::channel();
         self.inner.pending().insert(call_id, sender);
         let to_name = sim.node_label(to);
-        let mut request_text = String::with_capacity(REQUEST_TEXT_CAPACITY_BYTES);
-        let _ = write!(request_text, "{request:?}");
-        let detail = |text: &mut String, body: &Body<Request, Reply>| {
-            if let Body::Request(_, request_text) = body {
-                let _ = write!(text, "call #{call_id} to {to_name}: {request_text}");
-            }
-        };
+        let request = Shown::new(request);
+        let words = message_words(Leg::SendCall, call_id, to, to_name.clone(), &request);
         let reply_address = self.inner.reply_address;
-        let body = Body::Request(request, request_text);
-        let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body };
-        transmit(&self.inner, to, sim.node_address(to), envelope, &detail).await;
+        let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body: Body::Request(request) };
+        transmit(&self.inner, to, sim.node_address(to), envelope, words).await;
         // The caller's clock judges the timeout: a fast clock gives up early.
         let timeout = sim.local_duration(self.inner.context.index(), timeout_ms);
         match madsim::time::timeout(timeout, receiver).await {
@@ -147,12 +200,11 @@ async fn transmit<Request: Message, Reply: Message>(
     to: NodeIndex,
     address: SocketAddr,
     envelope: Envelope<Request, Reply>,
-    detail: &(dyn Fn(&mut String, &Body<Request, Reply>) + Send + Sync),
+    words: LazyWords,
 ) {
     let sim = inner.context.sim();
     let is_reply = matches!(envelope.body, Body::Reply(_));
-    let describe = |text: &mut String| detail(text, &envelope.body);
-    let Route::Deliver { extra_delay_ms, copies, late_ms } = sim.route(inner.context.index(), to, is_reply, &describe)
+    let Route::Deliver { extra_delay_ms, copies, late_ms } = sim.route(inner.context.index(), to, is_reply, words)
     else {
         return;
     };
@@ -202,38 +254,25 @@ async fn dispatch<Request: Message, Reply: Message>(
         };
         let Envelope { from, reply_address, call_id, body } = *envelope;
         match body {
-            Body::Request(request, request_text) => {
-                sim.trace_message(
-                    me,
-                    from,
-                    EventKind::Deliver,
-                    format!("call #{call_id} from {}: {request_text}", sim.node_label(from)),
-                );
+            Body::Request(request) => {
+                let words = message_words(Leg::DeliverCall, call_id, from, sim.node_label(from), &request);
+                sim.trace_message(me, from, EventKind::Deliver, words);
                 let Some(handler) = handler.clone() else { continue };
                 let replier = inner.clone();
                 madsim::task::spawn(async move {
-                    let reply = handler(from, request).await;
+                    let reply = Shown::new(handler(from, request.into_message()).await);
                     let sim = replier.context.sim();
-                    let from_name = sim.node_label(from);
-                    let detail = |text: &mut String, body: &Body<Request, Reply>| {
-                        if let Body::Reply(reply) = body {
-                            let _ = write!(text, "reply #{call_id} to {from_name}: {reply:?}");
-                        }
-                    };
+                    let words = message_words(Leg::SendReply, call_id, from, sim.node_label(from), &reply);
                     let envelope =
                         Envelope { from: replier.context.index(), reply_address, call_id, body: Body::Reply(reply) };
-                    transmit(&replier, from, reply_address, envelope, &detail).await;
+                    transmit(&replier, from, reply_address, envelope, words).await;
                 });
             }
             Body::Reply(reply) => match inner.pending().remove(&call_id) {
                 Some(waiting) => {
-                    sim.trace_message(
-                        me,
-                        from,
-                        EventKind::Deliver,
-                        format!("reply #{call_id} from {}", sim.node_label(from)),
-                    );
-                    let _ = waiting.send(reply);
+                    let words = message_words(Leg::DeliverReply, call_id, from, sim.node_label(from), &reply);
+                    sim.trace_message(me, from, EventKind::Deliver, words);
+                    let _ = waiting.send(reply.into_message());
                 }
                 None => sim.trace(
                     me,

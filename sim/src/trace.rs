@@ -1,8 +1,14 @@
 //! The trace: every meaningful event of a run, hashed in order, the last ones kept.
+//!
+//! The hash is fed from each event's fields. An event's words are either text made when it
+//! happened or [`LazyWords`]: a hash of what they describe, and a way to render them that runs
+//! only for the events the trace keeps. Message events, most of a run's trace, are lazy, so a
+//! run that nobody reads pays for no text.
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// What happened.
@@ -107,6 +113,85 @@ impl fmt::Display for Event {
     }
 }
 
+/// Renders an event's words into the text it shows.
+type Render = dyn Fn(&mut String) + Send + Sync;
+
+/// An event's words rendered only if the event is kept, with a hash of what they describe
+/// standing in for their text in the trace hash.
+///
+/// Two words that render differently must hash differently: the hash must cover every value
+/// the text shows (use [`hash_of`] for values that implement `Hash`).
+#[derive(Clone)]
+pub struct LazyWords {
+    hash: u64,
+    render: Arc<Render>,
+}
+
+impl LazyWords {
+    /// Words with structural hash `hash`, rendered by `render` when the event is kept.
+    pub fn new(hash: u64, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
+        Self { hash, render: Arc::new(render) }
+    }
+
+    /// The hash standing in for the text.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Appends the text to `text`.
+    pub fn render_into(&self, text: &mut String) {
+        (self.render)(text)
+    }
+}
+
+impl fmt::Debug for LazyWords {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.render_into(&mut text);
+        formatter.debug_struct("LazyWords").field("hash", &self.hash).field("text", &text).finish()
+    }
+}
+
+/// Words about an event, as the trace receives and keeps them.
+#[derive(Clone, Debug)]
+pub enum Detail {
+    /// Text made when the event happened; its bytes feed the hash.
+    Text(String),
+    /// Words rendered only if the event is kept; their hash feeds the trace hash.
+    Lazy(LazyWords),
+}
+
+impl From<String> for Detail {
+    fn from(text: String) -> Self {
+        Detail::Text(text)
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(text: &str) -> Self {
+        Detail::Text(text.to_string())
+    }
+}
+
+impl From<LazyWords> for Detail {
+    fn from(words: LazyWords) -> Self {
+        Detail::Lazy(words)
+    }
+}
+
+impl Detail {
+    fn render(&self) -> String {
+        match self {
+            Detail::Text(text) => text.clone(),
+            Detail::Lazy(words) => {
+                let mut text = String::new();
+                words.render_into(&mut text);
+                text
+            }
+        }
+    }
+}
+
 /// A kept event as the trace stores it: node names shared, not copied, per event.
 #[derive(Debug)]
 struct KeptEvent {
@@ -115,7 +200,7 @@ struct KeptEvent {
     node: Arc<str>,
     peer: Option<Arc<str>>,
     kind: EventKind,
-    detail: String,
+    detail: Detail,
 }
 
 impl KeptEvent {
@@ -126,7 +211,7 @@ impl KeptEvent {
             node: self.node.to_string(),
             peer: self.peer.as_deref().map(str::to_string),
             kind: self.kind,
-            detail: self.detail.clone(),
+            detail: self.detail.render(),
         }
     }
 }
@@ -160,6 +245,59 @@ fn mix_word(hash: u64, word: u64) -> u64 {
     (hash ^ word).wrapping_mul(FOLD_MULTIPLIER).rotate_left(29)
 }
 
+/// Tells lazy words from text in the hash, so neither can pass for the other.
+const LAZY_TAG: u64 = 0x1A2E_0000_0000_0001;
+
+/// The trace's hasher: the same fold as the trace hash, for values that implement `Hash`.
+/// Deterministic (no per-process keys), so a value hashes the same in every run.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceHasher {
+    hash: u64,
+}
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        Self { hash: HASH_START }
+    }
+}
+
+impl Hasher for TraceHasher {
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.hash = fold(self.hash, bytes);
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.hash = mix_word(self.hash, u64::from(value));
+    }
+
+    fn write_u16(&mut self, value: u16) {
+        self.hash = mix_word(self.hash, u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.hash = mix_word(self.hash, u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.hash = mix_word(self.hash, value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.hash = mix_word(self.hash, value as u64);
+    }
+}
+
+/// `value`'s hash under [`TraceHasher`]: what [`LazyWords`] carry for the values they show.
+pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = TraceHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
 impl Trace {
     /// An empty trace that keeps the last `kept_max` events.
     pub fn new(kept_max: usize) -> Self {
@@ -173,14 +311,17 @@ impl Trace {
         node: impl Into<Arc<str>>,
         peer: Option<Arc<str>>,
         kind: EventKind,
-        detail: String,
+        detail: Detail,
     ) -> u64 {
         let node = node.into();
         let mut hash = mix_word(self.hash, at_us);
         hash = fold(hash, node.as_bytes());
         hash = fold(hash, peer.as_deref().unwrap_or("").as_bytes());
         hash = mix_word(hash, 0xff00 | kind as u64);
-        self.hash = fold(hash, detail.as_bytes());
+        self.hash = match &detail {
+            Detail::Text(text) => fold(hash, text.as_bytes()),
+            Detail::Lazy(words) => mix_word(mix_word(hash, LAZY_TAG), words.hash),
+        };
         if self.kept_max > 0 {
             if self.kept.len() == self.kept_max {
                 self.kept.pop_front();
@@ -245,10 +386,59 @@ mod tests {
     }
 
     #[test]
+    fn lazy_words_feed_the_hash_and_render_only_when_kept() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let rendered = Arc::new(AtomicUsize::new(0));
+        let words = |hash: u64| {
+            let rendered = rendered.clone();
+            LazyWords::new(hash, move |text| {
+                rendered.fetch_add(1, Ordering::Relaxed);
+                text.push_str(&format!("words {hash}"));
+            })
+        };
+        let mut trace = Trace::new(2);
+        for hash in 0..10 {
+            trace.record(hash, "n", None, EventKind::Send, words(hash).into());
+        }
+        assert_eq!(rendered.load(Ordering::Relaxed), 0, "nothing is rendered while the run goes on");
+        let kept: Vec<String> = trace.kept().map(|event| event.detail).collect();
+        assert_eq!(kept, vec!["words 8", "words 9"]);
+        assert_eq!(rendered.load(Ordering::Relaxed), 2, "only the kept events are rendered");
+
+        let mut other = Trace::new(2);
+        for hash in 0..10 {
+            other.record(hash, "n", None, EventKind::Send, words(if hash == 3 { 33 } else { hash }).into());
+        }
+        assert_ne!(other.hash(), trace.hash(), "an event that fell out of the kept tail still counts");
+        let mut as_text = Trace::new(2);
+        for hash in 0..10 {
+            as_text.record(hash, "n", None, EventKind::Send, format!("words {hash}").into());
+        }
+        assert_ne!(as_text.hash(), trace.hash(), "lazy words and text are told apart");
+    }
+
+    #[test]
+    fn hash_of_is_deterministic_and_covers_every_field() {
+        #[derive(Hash)]
+        struct Call {
+            id: u64,
+            name: &'static str,
+            ids: Vec<u32>,
+        }
+        let call = |id, name, ids| hash_of(&Call { id, name, ids });
+        assert_eq!(call(1, "a", vec![1, 2]), call(1, "a", vec![1, 2]));
+        assert_ne!(call(1, "a", vec![1, 2]), call(2, "a", vec![1, 2]));
+        assert_ne!(call(1, "a", vec![1, 2]), call(1, "b", vec![1, 2]));
+        assert_ne!(call(1, "a", vec![1, 2]), call(1, "a", vec![2, 1]));
+        assert_ne!(call(1, "a", vec![1, 2]), call(1, "a", vec![1, 2, 0]));
+        assert_ne!(hash_of(&("ab", "c")), hash_of(&("a", "bc")));
+    }
+
+    #[test]
     fn memory_is_bounded_while_the_hash_covers_everything() {
         let mut trace = Trace::new(3);
         for index in 0..10 {
-            trace.record(index, "n", None, EventKind::Step, format!("{index}"));
+            trace.record(index, "n", None, EventKind::Step, format!("{index}").into());
         }
         assert_eq!(trace.count(), 10);
         let kept: Vec<u64> = trace.kept().map(|event| event.index).collect();

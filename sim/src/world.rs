@@ -11,7 +11,7 @@ use crate::outcome::{Coverage, Violation, ViolationClass};
 use crate::plan::FaultPointPlan;
 use crate::property::Invariant;
 use crate::seed::{stream_rng, Stream, StreamRng};
-use crate::trace::{Event, EventKind, Trace};
+use crate::trace::{hash_of, Detail, Event, EventKind, LazyWords, Trace};
 use madsim::runtime::{Handle, NodeHandle};
 use rand::Rng;
 use madsim::task::NodeId;
@@ -29,9 +29,6 @@ pub const NEMESIS_NAME: &str = "nemesis";
 
 /// The port every node's RPC endpoint listens on.
 pub const RPC_PORT: u16 = 7000;
-
-/// Room reserved up front for one message event's description.
-const DETAIL_CAPACITY: usize = 128;
 
 /// Text a panic carries when the run hit `events_max`.
 pub const EVENTS_BOUND_PANIC: &str = "fleetsim bound hit: events_max";
@@ -263,16 +260,16 @@ impl Sim {
     }
 
     /// Records an event; past `events_max` the run fails as a liveness violation.
-    pub fn trace(&self, node: NodeIndex, kind: EventKind, detail: impl Into<String>) {
+    pub fn trace(&self, node: NodeIndex, kind: EventKind, detail: impl Into<Detail>) {
         self.trace_with_peer(node, None, kind, detail.into());
     }
 
     /// Records a message event between `node` and `peer`.
-    pub fn trace_message(&self, node: NodeIndex, peer: NodeIndex, kind: EventKind, detail: impl Into<String>) {
+    pub fn trace_message(&self, node: NodeIndex, peer: NodeIndex, kind: EventKind, detail: impl Into<Detail>) {
         self.trace_with_peer(node, Some(peer), kind, detail.into());
     }
 
-    fn trace_with_peer(&self, node: NodeIndex, peer: Option<NodeIndex>, kind: EventKind, detail: String) {
+    fn trace_with_peer(&self, node: NodeIndex, peer: Option<NodeIndex>, kind: EventKind, detail: Detail) {
         let at_us = self.now_us();
         let mut state = self.state();
         let name = self.label_in(&state, node);
@@ -662,34 +659,24 @@ impl Sim {
         state.next_call_id
     }
 
-    /// Decides the fate of one message and records it; `detail` appends the message's description.
-    pub fn route(&self, from: NodeIndex, to: NodeIndex, is_reply: bool, detail: &dyn Fn(&mut String)) -> Route {
+    /// Decides the fate of one message and records it; `message` describes the message.
+    pub fn route(&self, from: NodeIndex, to: NodeIndex, is_reply: bool, message: LazyWords) -> Route {
         let route = self.state().network.route(from, to, is_reply);
-        let mut text = String::with_capacity(DETAIL_CAPACITY);
         let kind = match route {
-            Route::Drop(reason) => {
-                text.push_str(reason.name());
-                text.push(' ');
-                EventKind::Drop
-            }
-            Route::Deliver { copies, extra_delay_ms, late_ms: None } => {
-                let _ = write!(text, "+{extra_delay_ms}ms ");
-                if copies == 2 {
-                    EventKind::Duplicate
-                } else {
-                    EventKind::Send
-                }
-            }
-            Route::Deliver { copies, extra_delay_ms, late_ms: Some(late_ms) } => {
-                let _ = write!(text, "{copies} on time (+{extra_delay_ms}ms), 1 held back +{late_ms}ms ");
+            Route::Drop(_) => EventKind::Drop,
+            Route::Deliver { copies: 2, late_ms: None, .. } => EventKind::Duplicate,
+            Route::Deliver { late_ms: None, .. } => EventKind::Send,
+            Route::Deliver { late_ms: Some(_), .. } => {
+                self.count_effect("stale_delivery: messages held back", 1);
                 EventKind::HeldBack
             }
         };
-        if let Route::Deliver { late_ms: Some(_), .. } = route {
-            self.count_effect("stale_delivery: messages held back", 1);
-        }
-        detail(&mut text);
-        self.trace_with_peer(from, None, kind, text);
+        let hash = hash_of(&(route, message.hash()));
+        let words = LazyWords::new(hash, move |text| {
+            describe_route(route, text);
+            message.render_into(text);
+        });
+        self.trace_with_peer(from, None, kind, Detail::Lazy(words));
         route
     }
 
@@ -859,4 +846,15 @@ impl Sim {
             history: state.history.entries().to_vec(),
         }
     }
+}
+
+/// What the network did with a message, as its trace line begins.
+fn describe_route(route: Route, text: &mut String) {
+    let _ = match route {
+        Route::Drop(reason) => write!(text, "{} ", reason.name()),
+        Route::Deliver { copies, extra_delay_ms, late_ms: Some(late_ms) } => {
+            write!(text, "{copies} on time (+{extra_delay_ms}ms), 1 held back +{late_ms}ms ")
+        }
+        Route::Deliver { extra_delay_ms, .. } => write!(text, "+{extra_delay_ms}ms "),
+    };
 }

@@ -25,7 +25,7 @@ enum Operation {
     FaultPoint,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Request {
     Ping,
     Panic,

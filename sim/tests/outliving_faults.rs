@@ -27,7 +27,7 @@ enum Operation {
     Check,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Request {
     /// Append `number`, sent at true time `sent_ms`.
     Append {
@@ -39,7 +39,7 @@ enum Request {
     Check,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Reply {
     Appended,
     /// The true time of the newest append the read saw (0: none).

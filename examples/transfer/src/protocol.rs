@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One of the two banks, each holding one account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Bank {
     /// `bank-a`.
     A,
@@ -30,7 +30,7 @@ impl Bank {
 }
 
 /// A transfer a client asks for: `amount` from the account at `from` to the one at the other bank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Transfer {
     /// The client's id for it; a resubmission with the same id is the same transfer.
     pub id: u64,
@@ -41,7 +41,7 @@ pub struct Transfer {
 }
 
 /// What a bank can be asked to do, each under the transfer's id so a retry is recognized.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Entry {
     /// Take money out for a transfer.
     Debit,
@@ -52,7 +52,7 @@ pub enum Entry {
 }
 
 /// A request between nodes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Request {
     /// Client to coordinator: run this transfer (idempotent by id).
     Submit(Transfer),
@@ -68,7 +68,7 @@ pub enum Request {
 }
 
 /// A reply between nodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reply {
     /// The coordinator holds the transfer durably.
     Accepted,

@@ -5,7 +5,7 @@ use crate::ids::{EventId, ItemId, TenantId};
 use std::fmt;
 
 /// What happened to the item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     /// It was created.
     Created,
@@ -16,7 +16,7 @@ pub enum Action {
 }
 
 /// One lifecycle event.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Event {
     /// Its number, in the source's order of emission.
     pub id: EventId,

@@ -21,7 +21,7 @@ pub struct Row {
 }
 
 /// A tenant's totals.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Usage {
     /// Live items.
     pub items: i64,

@@ -8,7 +8,7 @@ use crate::ids::{EventId, ItemId};
 use fleetsim_sim::Rpc;
 
 /// The source's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SourceReply {
     /// Done: the events it emitted, first and last.
     Emitted {
@@ -22,7 +22,7 @@ pub enum SourceReply {
 }
 
 /// A request to the stream.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum StreamRequest {
     /// Append one event (at least once: a retry appends it again).
     Publish(Event),
@@ -36,7 +36,7 @@ pub enum StreamRequest {
 }
 
 /// The stream's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum StreamReply {
     /// The event is in the log.
     Appended,
@@ -52,7 +52,7 @@ pub enum StreamReply {
 }
 
 /// A request to the item API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ItemRequest {
     /// The item.
     pub item: ItemId,
@@ -61,7 +61,7 @@ pub struct ItemRequest {
 }
 
 /// The item API's answer: the item's display details.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ItemDetails {
     /// The item.
     pub item: ItemId,

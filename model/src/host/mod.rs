@@ -33,7 +33,7 @@ pub const CLONE_MS_MAX: u64 = 400;
 pub const VMM_SETUP_MS_MAX: u64 = 400;
 
 /// A request to a hypervisor agent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum HostRequest {
     /// Start `vm` on `ip`; the same VM already there with that address is success.
     CreateVm {
@@ -119,7 +119,7 @@ pub enum HostRequest {
 }
 
 /// Why an agent refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum HostError {
     /// No such VM, snapshot or VMM.
     #[error("the host has no such VM, snapshot or VMM")]
@@ -139,7 +139,7 @@ pub enum HostError {
 }
 
 /// What the reconciler reads from a host.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct HostInventory {
     /// Running VMs.
     pub vms: Vec<PhysicalVm>,
@@ -150,7 +150,7 @@ pub struct HostInventory {
 }
 
 /// An agent's reply.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum HostReply {
     /// Done.
     Done,

@@ -8,7 +8,7 @@ use std::fmt;
 
 /// Keys and their records, as handoffs, anti-entropy and registrations carry them; traces list
 /// only the keys.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Entries(pub Vec<(VmId, Record)>);
 
 impl fmt::Debug for Entries {
@@ -19,7 +19,7 @@ impl fmt::Debug for Entries {
 }
 
 /// Why a write was registered, for the coverage properties that tell the incident's window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Purpose {
     /// The control plane's API wrote fields.
     Api,
@@ -30,7 +30,7 @@ pub enum Purpose {
 }
 
 /// A request to a store node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum StoreRequest {
     /// Are you there? (membership pings, agents' heartbeats)
     Ping,
@@ -91,7 +91,7 @@ pub enum StoreRequest {
 }
 
 /// A store node's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum StoreReply {
     /// Here.
     Pong,
@@ -115,7 +115,7 @@ pub enum StoreReply {
 }
 
 /// An announcement a store node broadcasts to the agents (as sniffle's mDNS broadcasts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Announcement;
 
 /// The store protocol's endpoint.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A host's health as the control plane judges it from heartbeats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HostStatus {
     /// It answered a heartbeat recently.
     Ok,
@@ -36,7 +36,7 @@ pub struct HostHealth {
 }
 
 /// A machine's state, as in the platform's API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MachineState {
     /// Recorded; its host has not confirmed it runs.
     Created,

@@ -47,7 +47,7 @@ impl fmt::Display for App {
 }
 
 /// A machine's configuration as its creator sent it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MachineConfig {
     /// The app it belongs to.
     pub app: App,
@@ -60,7 +60,7 @@ pub struct MachineConfig {
 }
 
 /// The scrubbed copy of a configuration the control plane keeps and distributes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IncompleteConfig {
     /// The app it belongs to.
     pub app: App,

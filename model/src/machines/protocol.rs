@@ -8,7 +8,7 @@ use crate::ids::{DeployId, HostId, Ip, MachineId, SnapshotId, VolumeId};
 use fleetsim_sim::Rpc;
 
 /// A request to a host.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum HostRequest {
     /// A heartbeat: are you there, and what runs on you?
     Heartbeat,
@@ -69,7 +69,7 @@ pub enum HostRequest {
 }
 
 /// A host's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HostReply {
     /// The heartbeat's answer: the machines present on the host, running or not.
     Alive {
@@ -93,7 +93,7 @@ pub enum HostReply {
 }
 
 /// What a tenant asks the control plane's machine API, and what the proxy asks it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum ControlRequest {
     /// Every machine of an app, as `ListMachines` answers.
     List {
@@ -149,7 +149,7 @@ pub enum ControlRequest {
 }
 
 /// A machine as `ListMachines` shows it (without its configuration).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MachineSummary {
     /// The machine.
     pub id: MachineId,
@@ -164,7 +164,7 @@ pub struct MachineSummary {
 }
 
 /// A machine as `GetMachine` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MachineView {
     /// The machine.
     pub id: MachineId,
@@ -183,7 +183,7 @@ pub struct MachineView {
 }
 
 /// The control plane's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ControlReply {
     /// `ListMachines`: the app's alive machines.
     Machines(Vec<MachineSummary>),
@@ -218,7 +218,7 @@ pub enum ControlReply {
 }
 
 /// What a machine asks the queue, and what a tenant asks the proxy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EdgeRequest {
     /// A worker machine takes the next message.
     Take {
@@ -233,7 +233,7 @@ pub enum EdgeRequest {
 }
 
 /// The queue's or the proxy's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EdgeReply {
     /// The message handed out.
     Message(u64),

@@ -7,7 +7,7 @@ use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
 
 /// Where an instance is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum InstanceState {
     /// No VMM.
     Stopped,
@@ -18,7 +18,7 @@ pub enum InstanceState {
 }
 
 /// A row of the instance table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InstanceRow {
     /// The instance.
     pub instance: InstanceId,

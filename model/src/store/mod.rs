@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A job claim: the job and the attempt a worker runs it under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Claim {
     /// The job.
     pub job: JobId,
@@ -34,7 +34,7 @@ pub struct Claim {
 }
 
 /// What a VMM's monitor observed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum VmmObservation {
     /// The VMM runs.
     Running,
@@ -53,7 +53,7 @@ impl VmmObservation {
 }
 
 /// A difference the reconciler found and repaired; in a correct control plane it finds none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Discrepancy {
     /// Simulated time it was repaired.
     pub at_ms: u64,
@@ -78,7 +78,7 @@ pub struct ClaimedWrite {
 }
 
 /// An undo step a saga could not complete.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UndoFailure {
     /// The job whose saga unwound.
     pub job: JobId,
@@ -89,7 +89,7 @@ pub struct UndoFailure {
 }
 
 /// A transaction the store runs atomically.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum Transaction {
     /// Insert a job unless it exists (idempotent by id).
     SubmitJob {
@@ -157,7 +157,7 @@ pub enum Transaction {
 }
 
 /// A transaction, with the claim it is made under when a saga makes it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct StoreRequest {
     /// The claim; a stale one makes the store refuse.
     pub claim: Option<Claim>,
@@ -166,7 +166,7 @@ pub struct StoreRequest {
 }
 
 /// Why a transaction did nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist.
     #[error("the store has no such row")]
@@ -196,7 +196,7 @@ impl From<VmError> for StoreError {
 }
 
 /// What the reconciler reads from the store.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StoreInventory {
     /// Every VM row.
     pub vms: Vec<VmRow>,
@@ -207,7 +207,7 @@ pub struct StoreInventory {
 }
 
 /// The result of a transaction.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum StoreReply {
     /// Committed, nothing to return.
     Done,

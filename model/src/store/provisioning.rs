@@ -29,7 +29,7 @@ impl std::fmt::Display for Collection {
 }
 
 /// What one running instance consumes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Usage {
     /// Virtual CPUs.
     pub cpus: i64,

@@ -5,7 +5,7 @@ use fleetsim_sim::Table;
 use serde::{Deserialize, Serialize};
 
 /// Where a VM is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum VmState {
     /// The row exists; the VM may not run yet.
     Creating,
@@ -14,7 +14,7 @@ pub enum VmState {
 }
 
 /// A row of the VM table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VmRow {
     /// The VM.
     pub vm: VmId,
