@@ -118,6 +118,7 @@ fn hunt_bug(registry: &Registry, bug: &BugInfo, options: HuntOptions, folder: &P
     let best: Mutex<Option<(u64, Outcome)>> = Mutex::new(None);
     let config_at = |offset: u64| {
         let mut config = RunConfig::new(bug.scenario, options.start + offset).with_bug(bug.id);
+        config.tail_only_on_failure = true;
         config.strategy = options.strategy;
         config
     };

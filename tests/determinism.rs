@@ -60,3 +60,25 @@ fn the_same_seed_gives_the_same_trace_across_processes() {
     assert_eq!(first, hash_from_process());
     assert_eq!(first, support::run("smoke", 0x2a).trace_hash, "the binary and the library agree");
 }
+
+#[test]
+fn a_tail_rendered_only_on_failure_changes_nothing_else() {
+    let run =
+        |config: &fleetsim_sim::RunConfig| fleetsim_scenarios::run_scenario(config).expect("a valid configuration");
+    let mut failures = 0;
+    for seed in 1..=20 {
+        let full = fleetsim_sim::RunConfig::new("delete", seed).with_bug("ip-released-before-destroy");
+        let lean = fleetsim_sim::RunConfig { tail_only_on_failure: true, ..full.clone() };
+        let (full, lean) = (run(&full), run(&lean));
+        assert_eq!(lean.trace_hash, full.trace_hash, "seed {seed}");
+        assert_eq!(lean.violations, full.violations, "seed {seed}");
+        assert!(!full.trace_tail.is_empty(), "seed {seed}: without the flag every run has its tail");
+        if lean.passed() {
+            assert!(lean.trace_tail.is_empty(), "seed {seed}: a passing run's tail is left unrendered");
+        } else {
+            assert_eq!(lean.trace_tail, full.trace_tail, "seed {seed}: a failure keeps its tail");
+            failures += 1;
+        }
+    }
+    assert!(failures > 0 && failures < 20, "both kinds of run are compared ({failures} of 20 failed)");
+}

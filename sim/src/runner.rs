@@ -112,6 +112,7 @@ pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, Run
         sometimes_catalog: scenario.sometimes_catalog(),
         fault_point_catalog: scenario.fault_point_catalog(),
         keep_full_trace: config.keep_full_trace,
+        tail_only_on_failure: config.tail_only_on_failure,
     };
     let wall_started = std::time::Instant::now();
     let (results, panic, refused) = execute(scenario, setup, plan);
@@ -191,7 +192,8 @@ fn execute<S: Scenario>(
     // A runtime left mid-flight by a panic may panic again while dropping its tasks.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(runtime)));
     let sim = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    (sim.map(|sim| sim.results()), panic, refused)
+    let panicked = panic.is_some();
+    (sim.map(|sim| sim.results(panicked)), panic, refused)
 }
 
 async fn drive<S: Scenario>(

@@ -120,6 +120,8 @@ pub struct WorldSetup {
     pub fault_point_catalog: Vec<String>,
     /// Keep every trace event, not only the last ones.
     pub keep_full_trace: bool,
+    /// Render the kept events only for a run that fails.
+    pub tail_only_on_failure: bool,
 }
 
 struct State {
@@ -155,6 +157,7 @@ struct Shared {
     stop: Notify,
     state: Mutex<State>,
     invariants: Mutex<Vec<Arc<Invariant>>>,
+    tail_only_on_failure: bool,
 }
 
 /// A handle on the run's world; cheap to clone, shared by every node and checker.
@@ -221,6 +224,7 @@ impl Sim {
             stop: Notify::new(),
             state: Mutex::new(state),
             invariants: Mutex::new(Vec::new()),
+            tail_only_on_failure: setup.tail_only_on_failure,
         };
         Self { shared: Arc::new(shared) }
     }
@@ -825,9 +829,12 @@ impl Sim {
         madsim::time::sleep(Duration::from_millis(1)).await;
     }
 
-    /// What the run leaves behind; works after a panic too.
-    pub fn results(&self) -> WorldResults {
+    /// What the run leaves behind; works after a panic too. The kept events are rendered unless
+    /// the run asked for them only on failure and neither `panicked` nor any violation says it failed.
+    pub fn results(&self, panicked: bool) -> WorldResults {
         let state = self.state();
+        let failed = panicked || !state.violations.is_empty();
+        let trace_tail = if failed || !self.shared.tail_only_on_failure { state.trace.kept().collect() } else { Vec::new() };
         let last_us = state.trace.last_kept_at_us().unwrap_or(0);
         WorldResults {
             violations: state.violations.clone(),
@@ -842,7 +849,7 @@ impl Sim {
                 sometimes: state.sometimes.clone(),
                 measurements: state.measurements.clone(),
             },
-            trace_tail: state.trace.kept().collect(),
+            trace_tail,
             history: state.history.entries().to_vec(),
         }
     }

@@ -70,6 +70,7 @@ impl CampaignSpec {
         let mut config = RunConfig::new(scenario, self.start.wrapping_add(item / width));
         config.bugs = self.bugs.iter().cloned().collect();
         config.strategy = self.strategy;
+        config.tail_only_on_failure = true;
         config
     }
 

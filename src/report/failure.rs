@@ -190,6 +190,7 @@ impl FailureReport {
             limits: Some(self.limits.clone()),
             strategy: self.strategy,
             keep_full_trace,
+            tail_only_on_failure: false,
         }
     }
 
