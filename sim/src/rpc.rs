@@ -80,27 +80,29 @@ enum Body<Request, Reply> {
 }
 
 /// The words of one message event: `call #7 to store: …`, rendered only if the event is kept.
-fn message_words<Shown: Debug + Send + Sync + 'static>(
+fn message_words<Value: Debug + Send + Sync + 'static>(
     leg: Leg,
     call_id: u64,
     peer: NodeIndex,
     peer_name: Arc<str>,
-    shown: &self::Shown<Shown>,
+    shown: &Shown<Value>,
 ) -> LazyWords {
     let hash = hash_of(&(leg, call_id, peer, shown.hash));
+    let (what, direction) = match leg {
+        Leg::SendCall => ("call", "to"),
+        Leg::DeliverCall => ("call", "from"),
+        Leg::SendReply => ("reply", "to"),
+        Leg::DeliverReply => ("reply", "from"),
+    };
     if let Leg::DeliverReply = leg {
         // A delivered reply's line does not show it: holding it would only force a copy.
         return LazyWords::new(hash, move |text| {
-            let _ = write!(text, "reply #{call_id} from {peer_name}");
+            let _ = write!(text, "{what} #{call_id} {direction} {peer_name}");
         });
     }
     let message = shown.message.clone();
     LazyWords::new(hash, move |text| {
-        let _ = match leg {
-            Leg::SendCall => write!(text, "call #{call_id} to {peer_name}: {message:?}"),
-            Leg::DeliverCall => write!(text, "call #{call_id} from {peer_name}: {message:?}"),
-            Leg::SendReply | Leg::DeliverReply => write!(text, "reply #{call_id} to {peer_name}: {message:?}"),
-        };
+        let _ = write!(text, "{what} #{call_id} {direction} {peer_name}: {message:?}");
     })
 }
 
