@@ -24,7 +24,7 @@ use measure::{Samples, Throughput};
 /// Smoke seeds per wall second on one core the harness must reach.
 const SMOKE_SEEDS_PER_SECOND_MIN: f64 = 500.0;
 /// The harness's RPC message rate as a share of bare madsim's that it must reach.
-const HARNESS_TO_BARE_RATIO_MIN: f64 = 0.5;
+const HARNESS_TO_BARE_RATIO_MIN: f64 = 0.6;
 /// Campaign runs per wall second with two jobs, as a multiple of one job's, that campaigns must reach.
 const TWO_JOBS_TO_ONE_RATIO_MIN: f64 = 1.8;
 /// Cost per event at 8 times the `control-plane` workload, as a multiple of the cost at 1 time,
