@@ -142,13 +142,18 @@ impl LazyWords {
     pub fn render_into(&self, text: &mut String) {
         (self.render)(text)
     }
+
+    /// The text, on its own.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        self.render_into(&mut text);
+        text
+    }
 }
 
 impl fmt::Debug for LazyWords {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::new();
-        self.render_into(&mut text);
-        formatter.debug_struct("LazyWords").field("hash", &self.hash).field("text", &text).finish()
+        formatter.debug_struct("LazyWords").field("hash", &self.hash).field("text", &self.text()).finish()
     }
 }
 
@@ -183,11 +188,7 @@ impl Detail {
     fn render(&self) -> String {
         match self {
             Detail::Text(text) => text.clone(),
-            Detail::Lazy(words) => {
-                let mut text = String::new();
-                words.render_into(&mut text);
-                text
-            }
+            Detail::Lazy(words) => words.text(),
         }
     }
 }
