@@ -4,7 +4,6 @@
 
 use crate::rand::{GlobalRng, Rng};
 use futures_util::{select_biased, FutureExt};
-use naive_timer::Timer;
 use spin::Mutex;
 #[doc(no_inline)]
 pub use std::time::{Duration, Instant};
@@ -14,6 +13,9 @@ pub mod error;
 mod interval;
 mod sleep;
 mod system_time;
+mod timer;
+
+use self::timer::{SleepKey, Timer};
 
 pub use self::interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use self::sleep::{sleep, sleep_until, Sleep};
@@ -120,6 +122,7 @@ impl TimeHandle {
         Sleep {
             handle: self.clone(),
             deadline: deadline.max(min_deadline),
+            slot: None,
         }
     }
 
@@ -145,7 +148,27 @@ impl TimeHandle {
         callback: impl FnOnce() + Send + Sync + 'static,
     ) {
         let mut timer = self.timer.lock();
-        timer.add(deadline - self.clock.base_instant(), |_| callback());
+        timer.add(deadline - self.clock.base_instant(), callback);
+    }
+
+    /// fleetsim patch: queues a `Sleep`'s one cancellable timer, or hands the queued one the
+    /// task's current waker (see `timer.rs`).
+    pub(crate) fn arm_sleep(&self, key: Option<SleepKey>, deadline: Instant, waker: &std::task::Waker) -> SleepKey {
+        let mut timer = self.timer.lock();
+        match key {
+            Some(key) if timer.rearm_sleep(key, waker) => key,
+            Some(key) => {
+                drop(timer.cancel_sleep(key));
+                timer.add_sleep(deadline - self.clock.base_instant(), waker)
+            }
+            None => timer.add_sleep(deadline - self.clock.base_instant(), waker),
+        }
+    }
+
+    /// fleetsim patch: gives up a `Sleep`'s timer (see `timer.rs`).
+    pub(crate) fn cancel_sleep(&self, key: SleepKey) {
+        let waker = self.timer.lock().cancel_sleep(key);
+        drop(waker);
     }
 
     pub(crate) fn add_timer(&self, dur: Duration, callback: impl FnOnce() + Send + Sync + 'static) {

@@ -1,4 +1,5 @@
 use super::*;
+use super::timer::SleepKey;
 use std::{fmt, pin::Pin, task::Poll};
 
 /// Waits until `duration` has elapsed.
@@ -20,6 +21,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     pub(super) handle: TimeHandle,
     pub(super) deadline: Instant,
+    /// fleetsim patch: the one timer this `Sleep` queued; cancelled when it is dropped or reset.
+    pub(super) slot: Option<SleepKey>,
 }
 
 impl Sleep {
@@ -37,7 +40,17 @@ impl Sleep {
 
     /// Resets the `Sleep` instance to a new deadline.
     pub fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
+        self.cancel();
         self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        // An elapsed sleep's timer has fired and its entry is free already (see `timer.rs`).
+        if let Some(key) = self.slot.take() {
+            if !self.is_elapsed() {
+                self.handle.cancel_sleep(key);
+            }
+        }
     }
 }
 
@@ -48,9 +61,16 @@ impl Future for Sleep {
         if self.is_elapsed() {
             return Poll::Ready(());
         }
-        let waker = cx.waker().clone();
-        self.handle.add_timer_at(self.deadline, || waker.wake());
+        // fleetsim patch: one timer per deadline; a later poll only replaces the waker it wakes.
+        let this = self.get_mut();
+        this.slot = Some(this.handle.arm_sleep(this.slot, this.deadline, cx.waker()));
         Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
     }
 }
 
