@@ -193,24 +193,24 @@ impl Detail {
     }
 }
 
-/// A kept event as the trace stores it: node names shared, not copied, per event.
+/// A kept event as the trace stores it: nodes by number, named only when the event is shown.
 #[derive(Debug)]
 struct KeptEvent {
     index: u64,
     at_us: u64,
-    node: Arc<str>,
-    peer: Option<Arc<str>>,
+    node: u32,
+    peer: Option<u32>,
     kind: EventKind,
     detail: Detail,
 }
 
 impl KeptEvent {
-    fn to_event(&self) -> Event {
+    fn to_event(&self, name: &impl Fn(u32) -> String) -> Event {
         Event {
             index: self.index,
             at_us: self.at_us,
-            node: self.node.to_string(),
-            peer: self.peer.as_deref().map(str::to_string),
+            node: name(self.node),
+            peer: self.peer.map(name),
             kind: self.kind,
             detail: self.detail.render(),
         }
@@ -248,6 +248,8 @@ fn mix_word(hash: u64, word: u64) -> u64 {
 
 /// Tells lazy words from text in the hash, so neither can pass for the other.
 const LAZY_TAG: u64 = 0x1A2E_0000_0000_0001;
+/// Stands for the missing peer of an event between a node and no one (no node has this number).
+const NO_PEER: u64 = 1 << 32;
 
 /// The trace's hasher: the same fold as the trace hash, for values that implement `Hash`.
 /// Deterministic (no per-process keys), so a value hashes the same in every run.
@@ -305,19 +307,13 @@ impl Trace {
         Self { hash: HASH_START, count: 0, kept: VecDeque::new(), kept_max }
     }
 
-    /// Appends an event and folds it into the hash; returns the number of events so far.
-    pub fn record(
-        &mut self,
-        at_us: u64,
-        node: impl Into<Arc<str>>,
-        peer: Option<Arc<str>>,
-        kind: EventKind,
-        detail: Detail,
-    ) -> u64 {
-        let node = node.into();
+    /// Appends an event of node number `node` (with `peer`, if any) and folds it into the hash;
+    /// returns the number of events so far. Nodes go into the hash by number, and get their names
+    /// only when [`Trace::kept`] shows them.
+    pub fn record(&mut self, at_us: u64, node: u32, peer: Option<u32>, kind: EventKind, detail: Detail) -> u64 {
         let mut hash = mix_word(self.hash, at_us);
-        hash = fold(hash, node.as_bytes());
-        hash = fold(hash, peer.as_deref().unwrap_or("").as_bytes());
+        hash = mix_word(hash, u64::from(node));
+        hash = mix_word(hash, peer.map_or(NO_PEER, u64::from));
         hash = mix_word(hash, 0xff00 | kind as u64);
         self.hash = match &detail {
             Detail::Text(text) => fold(hash, text.as_bytes()),
@@ -349,8 +345,8 @@ impl Trace {
     }
 
     /// The kept events, oldest first.
-    pub fn kept(&self) -> impl Iterator<Item = Event> + '_ {
-        self.kept.iter().map(KeptEvent::to_event)
+    pub fn kept<'a>(&'a self, name: impl Fn(u32) -> String + 'a) -> impl Iterator<Item = Event> + 'a {
+        self.kept.iter().map(move |event| event.to_event(&name))
     }
 
     /// Simulated microseconds of the last kept event, if any.
@@ -366,23 +362,26 @@ mod tests {
     #[test]
     fn hash_depends_on_every_field_and_on_order() {
         let mut base = Trace::new(4);
-        base.record(1, "a", None, EventKind::Send, "x".into());
-        base.record(2, "b", None, EventKind::Deliver, "y".into());
-        let variants: [(u64, &str, EventKind, &str); 4] = [
-            (9, "b", EventKind::Deliver, "y"),
-            (2, "c", EventKind::Deliver, "y"),
-            (2, "b", EventKind::Drop, "y"),
-            (2, "b", EventKind::Deliver, "z"),
+        base.record(1, 0, None, EventKind::Send, "x".into());
+        base.record(2, 1, Some(0), EventKind::Deliver, "y".into());
+        let variants: [(u64, u32, Option<u32>, EventKind, &str); 7] = [
+            (9, 1, Some(0), EventKind::Deliver, "y"),
+            (2, 2, Some(0), EventKind::Deliver, "y"),
+            (2, 1, Some(2), EventKind::Deliver, "y"),
+            (2, 1, None, EventKind::Deliver, "y"),
+            (2, 1, Some(1), EventKind::Deliver, "y"),
+            (2, 1, Some(0), EventKind::Drop, "y"),
+            (2, 1, Some(0), EventKind::Deliver, "z"),
         ];
-        for (at_us, node, kind, detail) in variants {
+        for (at_us, node, peer, kind, detail) in variants {
             let mut other = Trace::new(4);
-            other.record(1, "a", None, EventKind::Send, "x".into());
-            other.record(at_us, node, None, kind, detail.into());
-            assert_ne!(other.hash(), base.hash(), "{node} {detail}");
+            other.record(1, 0, None, EventKind::Send, "x".into());
+            other.record(at_us, node, peer, kind, detail.into());
+            assert_ne!(other.hash(), base.hash(), "{node} {peer:?} {detail}");
         }
         let mut swapped = Trace::new(4);
-        swapped.record(2, "b", None, EventKind::Deliver, "y".into());
-        swapped.record(1, "a", None, EventKind::Send, "x".into());
+        swapped.record(2, 1, Some(0), EventKind::Deliver, "y".into());
+        swapped.record(1, 0, None, EventKind::Send, "x".into());
         assert_ne!(swapped.hash(), base.hash());
     }
 
@@ -399,21 +398,21 @@ mod tests {
         };
         let mut trace = Trace::new(2);
         for hash in 0..10 {
-            trace.record(hash, "n", None, EventKind::Send, words(hash).into());
+            trace.record(hash, 0, None, EventKind::Send, words(hash).into());
         }
         assert_eq!(rendered.load(Ordering::Relaxed), 0, "nothing is rendered while the run goes on");
-        let kept: Vec<String> = trace.kept().map(|event| event.detail).collect();
+        let kept: Vec<String> = trace.kept(|_| "n".to_string()).map(|event| event.detail).collect();
         assert_eq!(kept, vec!["words 8", "words 9"]);
         assert_eq!(rendered.load(Ordering::Relaxed), 2, "only the kept events are rendered");
 
         let mut other = Trace::new(2);
         for hash in 0..10 {
-            other.record(hash, "n", None, EventKind::Send, words(if hash == 3 { 33 } else { hash }).into());
+            other.record(hash, 0, None, EventKind::Send, words(if hash == 3 { 33 } else { hash }).into());
         }
         assert_ne!(other.hash(), trace.hash(), "an event that fell out of the kept tail still counts");
         let mut as_text = Trace::new(2);
         for hash in 0..10 {
-            as_text.record(hash, "n", None, EventKind::Send, format!("words {hash}").into());
+            as_text.record(hash, 0, None, EventKind::Send, format!("words {hash}").into());
         }
         assert_ne!(as_text.hash(), trace.hash(), "lazy words and text are told apart");
     }
@@ -439,11 +438,14 @@ mod tests {
     fn memory_is_bounded_while_the_hash_covers_everything() {
         let mut trace = Trace::new(3);
         for index in 0..10 {
-            trace.record(index, "n", None, EventKind::Step, format!("{index}").into());
+            trace.record(index, index as u32 % 2, Some(2), EventKind::Step, format!("{index}").into());
         }
         assert_eq!(trace.count(), 10);
-        let kept: Vec<u64> = trace.kept().map(|event| event.index).collect();
-        assert_eq!(kept, vec![7, 8, 9]);
+        let name = |number: u32| format!("node-{number}");
+        let kept: Vec<(u64, String, Option<String>)> =
+            trace.kept(name).map(|event| (event.index, event.node, event.peer)).collect();
+        let node = |index: u64, number: u32| (index, name(number), Some(name(2)));
+        assert_eq!(kept, vec![node(7, 1), node(8, 0), node(9, 1)], "kept events name their nodes when shown");
         assert_eq!(trace.hash_hex().len(), 16);
     }
 }

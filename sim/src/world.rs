@@ -276,9 +276,7 @@ impl Sim {
     fn trace_with_peer(&self, node: NodeIndex, peer: Option<NodeIndex>, kind: EventKind, detail: Detail) {
         let at_us = self.now_us();
         let mut state = self.state();
-        let name = self.label_in(&state, node);
-        let peer_name = peer.map(|peer| self.label_in(&state, peer));
-        let count = state.trace.record(at_us, name, peer_name, kind, detail);
+        let count = state.trace.record(at_us, node.0, peer.map(|peer| peer.0), kind, detail);
         state.messages_delivered += u64::from(kind == EventKind::Deliver);
         if count > self.shared.limits.events_max {
             let message = format!("the run produced more than {} trace events", self.shared.limits.events_max);
@@ -834,7 +832,7 @@ impl Sim {
     pub fn results(&self, panicked: bool) -> WorldResults {
         let state = self.state();
         let failed = panicked || !state.violations.is_empty();
-        let trace_tail = if failed || !self.shared.tail_only_on_failure { state.trace.kept().collect() } else { Vec::new() };
+        let trace_tail = if failed || !self.shared.tail_only_on_failure { state.trace.kept(|number| self.label_in(&state, NodeIndex(number)).to_string()).collect() } else { Vec::new() };
         let last_us = state.trace.last_kept_at_us().unwrap_or(0);
         WorldResults {
             violations: state.violations.clone(),
