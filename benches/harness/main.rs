@@ -21,6 +21,11 @@ mod workload_scaling;
 
 use measure::{Samples, Throughput};
 
+/// The allocator the `fleetsim` binary runs campaigns with, so each part measures what users run;
+/// the bare ping-pong runs on it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Smoke seeds per wall second on one core the harness must reach.
 const SMOKE_SEEDS_PER_SECOND_MIN: f64 = 500.0;
 /// The harness's RPC message rate as a share of bare madsim's that it must reach.
