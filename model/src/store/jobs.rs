@@ -305,12 +305,9 @@ impl Jobs {
     /// Whether a clone job that uses the temporary snapshot `name` is still unfinished.
     pub fn clone_active_for_snapshot(&self, name: &str) -> bool {
         // The name carries its job's id: look that job up instead of formatting every job's name.
-        let job = name.strip_prefix(crate::names::CLONE_SNAPSHOT_PREFIX).and_then(|id| id.parse().ok()).map(JobId);
-        job.and_then(|job| self.rows.get(&job)).is_some_and(|row| {
-            !row.state.is_terminal()
-                && row.kind.clone_source().is_some()
-                && crate::names::clone_snapshot(row.job) == name
-        })
+        let job = crate::names::clone_snapshot_job(name);
+        job.and_then(|job| self.rows.get(&job))
+            .is_some_and(|row| !row.state.is_terminal() && row.kind.clone_source().is_some())
     }
 }
 
