@@ -111,14 +111,20 @@ impl TimeHandle {
     ///
     /// It will sleep for at least 1ms to be consistent with the behavior of `tokio::time::sleep`.
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        self.sleep_until(self.clock.now_instant() + duration)
+        self.sleep_at(self.clock.elapsed() + duration)
     }
 
     /// Waits until `deadline` is reached.
     ///
     /// It will sleep for at least 1ms to be consistent with the behavior of `tokio::time::sleep_until`.
     pub fn sleep_until(&self, deadline: Instant) -> Sleep {
-        let min_deadline = self.clock.now_instant() + Duration::from_millis(1);
+        self.sleep_at(deadline.saturating_duration_since(self.clock.base_instant()))
+    }
+
+    /// fleetsim patch: a `Sleep` until `deadline`, simulated time since the clock's base, at
+    /// least 1 ms from now.
+    fn sleep_at(&self, deadline: Duration) -> Sleep {
+        let min_deadline = self.clock.elapsed() + Duration::from_millis(1);
         Sleep {
             handle: self.clone(),
             deadline: deadline.max(min_deadline),
@@ -142,26 +148,17 @@ impl TimeHandle {
         }
     }
 
-    pub(crate) fn add_timer_at(
-        &self,
-        deadline: Instant,
-        callback: impl FnOnce() + Send + Sync + 'static,
-    ) {
-        let mut timer = self.timer.lock();
-        timer.add(deadline - self.clock.base_instant(), callback);
-    }
-
     /// fleetsim patch: queues a `Sleep`'s one cancellable timer, or hands the queued one the
     /// task's current waker (see `timer.rs`).
-    pub(crate) fn arm_sleep(&self, key: Option<SleepKey>, deadline: Instant, waker: &std::task::Waker) -> SleepKey {
+    pub(crate) fn arm_sleep(&self, key: Option<SleepKey>, deadline: Duration, waker: &std::task::Waker) -> SleepKey {
         let mut timer = self.timer.lock();
         match key {
             Some(key) if timer.rearm_sleep(key, waker) => key,
             Some(key) => {
                 drop(timer.cancel_sleep(key));
-                timer.add_sleep(deadline - self.clock.base_instant(), waker)
+                timer.add_sleep(deadline, waker)
             }
-            None => timer.add_sleep(deadline - self.clock.base_instant(), waker),
+            None => timer.add_sleep(deadline, waker),
         }
     }
 
@@ -172,7 +169,9 @@ impl TimeHandle {
     }
 
     pub(crate) fn add_timer(&self, dur: Duration, callback: impl FnOnce() + Send + Sync + 'static) {
-        self.add_timer_at(self.clock.now_instant() + dur, callback);
+        // fleetsim patch: simulated time since the clock's base, without instant arithmetic.
+        let deadline = self.clock.elapsed() + dur;
+        self.timer.lock().add(deadline, callback);
     }
 }
 

@@ -20,7 +20,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     pub(super) handle: TimeHandle,
-    pub(super) deadline: Instant,
+    /// fleetsim patch: the deadline as simulated time since the clock's base, so that polls
+    /// compare and queue durations instead of doing instant arithmetic.
+    pub(super) deadline: Duration,
     /// fleetsim patch: the one timer this `Sleep` queued; cancelled when it is dropped or reset.
     pub(super) slot: Option<SleepKey>,
 }
@@ -28,20 +30,20 @@ pub struct Sleep {
 impl Sleep {
     /// Returns the instant at which the future will complete.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.handle.clock.base_instant() + self.deadline
     }
 
     /// Returns `true` if `Sleep` has elapsed.
     ///
     /// A `Sleep` instance is elapsed when the requested duration has elapsed.
     pub fn is_elapsed(&self) -> bool {
-        self.handle.clock.now_instant() >= self.deadline
+        self.handle.clock.elapsed() >= self.deadline
     }
 
     /// Resets the `Sleep` instance to a new deadline.
     pub fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
         self.cancel();
-        self.deadline = deadline;
+        self.deadline = deadline.saturating_duration_since(self.handle.clock.base_instant());
     }
 
     fn cancel(&mut self) {
@@ -77,7 +79,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .finish()
     }
 }
