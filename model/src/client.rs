@@ -5,7 +5,8 @@ use crate::calls::store_plain;
 use crate::message::ModelRpc;
 use crate::store::Transaction;
 use crate::workload::Operation;
-use fleetsim_sim::{HistoryType, NodeContext, NodeIndex};
+use fleetsim_sim::{hash_of, HistoryType, LazyWords, NodeContext, NodeIndex};
+use std::fmt::Write;
 
 /// Submission attempts before the client gives up (outcome unknown).
 pub const SUBMIT_ATTEMPTS_MAX: u32 = 20;
@@ -18,7 +19,10 @@ pub async fn submit(node: NodeContext, rpc: ModelRpc, store_node: NodeIndex, ope
     let submission = node.sim().invoke(node.index(), format!("submit {job} ({kind})"));
     for attempt in 1..=SUBMIT_ATTEMPTS_MAX {
         if store_plain(&rpc, store_node, Transaction::SubmitJob { job, kind }).await.is_ok() {
-            node.step(format!("{job} submitted ({kind}) on attempt {attempt}: ok"));
+            let words = LazyWords::new(hash_of(&("submitted", job, &kind, attempt)), move |text| {
+                let _ = write!(text, "{job} submitted ({kind}) on attempt {attempt}: ok");
+            });
+            node.step(words);
             node.sim().complete(submission, HistoryType::Ok, node.index(), format!("{job} submitted"));
             return;
         }

@@ -4,6 +4,9 @@
 use crate::calls::store_plain;
 use crate::sagas::{run_job, SagaContext};
 use crate::store::{Claim, JobRow, JobState, StoreReply, Transaction};
+use fleetsim_sim::{hash_of, LazyWords};
+use std::borrow::Cow;
+use std::fmt::Write;
 
 /// How long a claim lasts before another worker may take the job. Longer than the longest
 /// pause the nemesis injects, so only a crashed worker loses its jobs.
@@ -17,6 +20,22 @@ pub const RETRY_BACKOFF_MS_MIN: u64 = 20;
 /// Longest backoff between two attempts.
 pub const RETRY_BACKOFF_MS_MAX: u64 = 1_000;
 
+/// The step "claims JOB (KIND) attempt N", rendered only if the event is kept.
+fn claims_words(job: &JobRow) -> LazyWords {
+    let (id, kind, attempt) = (job.job, job.kind, job.attempt);
+    LazyWords::new(hash_of(&("claims", id, &kind, attempt)), move |text| {
+        let _ = write!(text, "claims {id} ({kind}) attempt {attempt}");
+    })
+}
+
+/// The step "JOB attempt N ends STATE[: why]", rendered only if the event is kept.
+fn ends_words(job: &JobRow, state: JobState, why: Cow<'static, str>) -> LazyWords {
+    let (id, attempt) = (job.job, job.attempt);
+    LazyWords::new(hash_of(&("ends", id, attempt, state, &*why)), move |text| {
+        let _ = write!(text, "{id} attempt {attempt} ends {state}{why}");
+    })
+}
+
 /// The worker's main loop; runs until the node crashes.
 pub async fn run_worker(saga: SagaContext) {
     loop {
@@ -29,7 +48,7 @@ pub async fn run_worker(saga: SagaContext) {
 }
 
 async fn run_claimed(worker: &SagaContext, job: JobRow) {
-    worker.node.step(format!("claims {} ({}) attempt {}", job.job, job.kind, job.attempt));
+    worker.node.step(claims_words(&job));
     let saga =
         SagaContext { claim: Some(Claim { job: job.job, attempt: job.attempt, fence: job.fence }), ..worker.clone() };
     let result = run_job(&saga, job.kind).await;
@@ -40,11 +59,11 @@ async fn run_claimed(worker: &SagaContext, job: JobRow) {
         Err(_) => JobState::Pending,
     };
     let why = match &result {
-        Ok(true) => String::new(),
-        Ok(false) => ": refused for good".to_string(),
-        Err(error) => format!(": {error}"),
+        Ok(true) => Cow::Borrowed(""),
+        Ok(false) => Cow::Borrowed(": refused for good"),
+        Err(error) => Cow::Owned(format!(": {error}")),
     };
-    worker.node.step(format!("{} attempt {} ends {state}{why}", job.job, job.attempt));
+    worker.node.step(ends_words(&job, state, why));
     let retry_after_ms = RETRY_BACKOFF_MS_MAX.min(RETRY_BACKOFF_MS_MIN << job.attempt.min(8));
     // A lost finish is an unknown outcome: the lease ends and the job is claimed again.
     let _ = saga.store(Transaction::FinishJob { state, retry_after_ms }).await;
