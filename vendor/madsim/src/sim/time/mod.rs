@@ -151,14 +151,12 @@ impl TimeHandle {
     /// fleetsim patch: queues a `Sleep`'s one cancellable timer, or hands the queued one the
     /// task's current waker (see `timer.rs`).
     pub(crate) fn arm_sleep(&self, key: Option<SleepKey>, deadline: Duration, waker: &std::task::Waker) -> SleepKey {
+        // A key that cannot be rearmed is no longer queued (the timer fired), so there is
+        // nothing to cancel: queue a fresh timer.
         let mut timer = self.timer.lock();
         match key {
             Some(key) if timer.rearm_sleep(key, waker) => key,
-            Some(key) => {
-                drop(timer.cancel_sleep(key));
-                timer.add_sleep(deadline, waker)
-            }
-            None => timer.add_sleep(deadline, waker),
+            _ => timer.add_sleep(deadline, waker),
         }
     }
 
