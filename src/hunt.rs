@@ -2,7 +2,7 @@
 
 use crate::cli::number_argument;
 use crate::cli::HuntArguments;
-use crate::fuzz::campaign::run_guarded;
+use crate::fuzz::campaign::{run_guarded, with_tail};
 use crate::fuzz::{jobs_from, strategy_from};
 use crate::report::failure::FailureReport;
 use crate::{EXIT_PASS, EXIT_VIOLATION};
@@ -154,7 +154,8 @@ fn hunt_bug(registry: &Registry, bug: &BugInfo, options: HuntOptions, folder: &P
         wall_ms: started.elapsed().as_millis() as u64,
         report: None,
     };
-    if let Some((_, outcome)) = found {
+    if let Some((offset, lean)) = found {
+        let outcome = with_tail(registry, &config_at(offset), &lean);
         let path = folder.join(format!("{}.json", bug.id));
         FailureReport::from_outcome(registry.program(), &outcome, options.strategy, &path)
             .write(&path)

@@ -62,21 +62,23 @@ fn the_same_seed_gives_the_same_trace_across_processes() {
 }
 
 #[test]
-fn a_tail_rendered_only_on_failure_changes_nothing_else() {
-    let run =
-        |config: &fleetsim_sim::RunConfig| fleetsim_scenarios::run_scenario(config).expect("a valid configuration");
+fn a_run_that_keeps_no_tail_changes_nothing_else_and_a_failure_gets_its_tail_again() {
+    let registry = fleetsim_scenarios::registry();
+    let run = |config: &fleetsim_sim::RunConfig| registry.run(config).expect("a valid configuration");
     let mut failures = 0;
     for seed in 1..=20 {
         let full = fleetsim_sim::RunConfig::new("delete", seed).with_bug("ip-released-before-destroy");
         let lean = fleetsim_sim::RunConfig { tail_only_on_failure: true, ..full.clone() };
-        let (full, lean) = (run(&full), run(&lean));
-        assert_eq!(lean.trace_hash, full.trace_hash, "seed {seed}");
-        assert_eq!(lean.violations, full.violations, "seed {seed}");
-        assert!(!full.trace_tail.is_empty(), "seed {seed}: without the flag every run has its tail");
-        if lean.passed() {
-            assert!(lean.trace_tail.is_empty(), "seed {seed}: a passing run's tail is left unrendered");
+        let (full_outcome, lean_outcome) = (run(&full), run(&lean));
+        assert_eq!(lean_outcome.trace_hash, full_outcome.trace_hash, "seed {seed}");
+        assert_eq!(lean_outcome.violations, full_outcome.violations, "seed {seed}");
+        assert!(!full_outcome.trace_tail.is_empty(), "seed {seed}: without the flag every run has its tail");
+        assert!(lean_outcome.trace_tail.is_empty(), "seed {seed}: a run that keeps no events has no tail");
+        let again = fleetsim::fuzz::campaign::with_tail(&registry, &lean, &lean_outcome);
+        if lean_outcome.passed() {
+            assert!(again.trace_tail.is_empty(), "seed {seed}: a passing run is not run again");
         } else {
-            assert_eq!(lean.trace_tail, full.trace_tail, "seed {seed}: a failure keeps its tail");
+            assert_eq!(comparable(&again), comparable(&full_outcome), "seed {seed}: a failure run again has its tail");
             failures += 1;
         }
     }

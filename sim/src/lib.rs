@@ -132,7 +132,7 @@ simulation_only! {
     pub use property::Invariant;
     pub use registry::{Registry, RegistryError};
     pub use rpc::{BoxFuture, Handler, Rpc, RpcError};
-    pub use runner::{generate_plan, run, RunError};
+    pub use runner::{divergence, generate_plan, run, RunError, DETERMINISM_INVARIANT};
     pub use scenario::{AnyScenario, Scenario, System};
     pub use seed::{parse_seed, StreamRng};
     pub use table::Table;

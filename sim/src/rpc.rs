@@ -4,6 +4,7 @@
 use crate::network::Route;
 use crate::node::{NodeContext, NodeIndex};
 use crate::trace::{hash_of, EventKind, LazyWords};
+use crate::world::Sim;
 use madsim::net::Endpoint;
 use madsim::time::Duration;
 use std::collections::BTreeMap;
@@ -79,15 +80,20 @@ enum Body<Request, Reply> {
     Reply(Shown<Reply>),
 }
 
-/// The words of one message event: `call #7 to store: …`, rendered only if the event is kept.
+/// The words of one message event: `call #7 to store: …`, rendered only if the event is kept
+/// (in a run that keeps no events, only their hash is made).
 fn message_words<Value: Debug + Send + Sync + 'static>(
+    sim: &Sim,
     leg: Leg,
     call_id: u64,
     peer: NodeIndex,
-    peer_name: Arc<str>,
     shown: &Shown<Value>,
 ) -> LazyWords {
     let hash = hash_of(&(leg, call_id, peer, shown.hash));
+    if !sim.keeps_words() {
+        return LazyWords::hash_only(hash);
+    }
+    let peer_name = sim.node_label(peer);
     let (what, direction) = match leg {
         Leg::SendCall => ("call", "to"),
         Leg::DeliverCall => ("call", "from"),
@@ -170,9 +176,8 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         let call_id = sim.next_call_id();
         let (sender, receiver) = oneshot::channel();
         self.inner.pending().insert(call_id, sender);
-        let to_name = sim.node_label(to);
         let request = Shown::new(request);
-        let words = message_words(Leg::SendCall, call_id, to, to_name.clone(), &request);
+        let words = message_words(sim, Leg::SendCall, call_id, to, &request);
         let reply_address = self.inner.reply_address;
         let envelope = Envelope { from: self.inner.context.index(), reply_address, call_id, body: Body::Request(request) };
         transmit(&self.inner, to, sim.node_address(to), envelope, words).await;
@@ -183,6 +188,7 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
             _ => {
                 self.inner.pending().remove(&call_id);
                 let index = self.inner.context.index();
+                let to_name = sim.node_label(to);
                 sim.trace(index, EventKind::Timeout, format!("call #{call_id} to {to_name} after {timeout_ms}ms"));
                 Err(RpcError::Timeout)
             }
@@ -257,14 +263,14 @@ async fn dispatch<Request: Message, Reply: Message>(
         let Envelope { from, reply_address, call_id, body } = *envelope;
         match body {
             Body::Request(request) => {
-                let words = message_words(Leg::DeliverCall, call_id, from, sim.node_label(from), &request);
+                let words = message_words(&sim, Leg::DeliverCall, call_id, from, &request);
                 sim.trace_message(me, from, EventKind::Deliver, words);
                 let Some(handler) = handler.clone() else { continue };
                 let replier = inner.clone();
                 madsim::task::spawn(async move {
                     let reply = Shown::new(handler(from, request.into_message()).await);
                     let sim = replier.context.sim();
-                    let words = message_words(Leg::SendReply, call_id, from, sim.node_label(from), &reply);
+                    let words = message_words(sim, Leg::SendReply, call_id, from, &reply);
                     let envelope =
                         Envelope { from: replier.context.index(), reply_address, call_id, body: Body::Reply(reply) };
                     transmit(&replier, from, reply_address, envelope, words).await;
@@ -272,7 +278,7 @@ async fn dispatch<Request: Message, Reply: Message>(
             }
             Body::Reply(reply) => match inner.pending().remove(&call_id) {
                 Some(waiting) => {
-                    let words = message_words(Leg::DeliverReply, call_id, from, sim.node_label(from), &reply);
+                    let words = message_words(&sim, Leg::DeliverReply, call_id, from, &reply);
                     sim.trace_message(me, from, EventKind::Deliver, words);
                     let _ = waiting.send(reply.into_message());
                 }

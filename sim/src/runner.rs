@@ -95,7 +95,37 @@ pub fn generate_plan<S: Scenario>(
 /// Runs one seed of `scenario` to its outcome. Only bad input is an error: a configuration for
 /// another scenario, a bug the system does not implement, a plan that does not parse, a fault
 /// profile or plan naming a node the system does not boot, an undeclared invariant.
+///
+/// With [`RunConfig::tail_only_on_failure`] the run keeps no trace events, and its outcome has
+/// no tail: a caller that wants a failure's tail runs it again without the flag, and
+/// [`divergence`] tells whether the second run went as the first.
 pub fn run<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, RunError> {
+    run_once(scenario, config)
+}
+
+/// The invariant a run breaks when running it again gives another trace or other violations.
+pub const DETERMINISM_INVARIANT: &str = "deterministic-replay";
+
+/// A [`DETERMINISM_INVARIANT`] violation if `second`, the same run as `first`, went otherwise.
+pub fn divergence(first: &Outcome, second: &Outcome) -> Option<Violation> {
+    let invariants =
+        |outcome: &Outcome| -> Vec<String> { outcome.violations.iter().map(|violation| violation.invariant.clone()).collect() };
+    if first.trace_hash == second.trace_hash && invariants(first) == invariants(second) {
+        return None;
+    }
+    let message = format!(
+        "the same run gave trace {} ({} events, violations {:?}), then trace {} ({} events, violations {:?})",
+        first.trace_hash,
+        first.events,
+        invariants(first),
+        second.trace_hash,
+        second.events,
+        invariants(second)
+    );
+    Some(Violation { invariant: DETERMINISM_INVARIANT.to_string(), class: ViolationClass::Safety, at_ms: 0, message })
+}
+
+fn run_once<S: Scenario>(scenario: &S, config: &RunConfig) -> Result<Outcome, RunError> {
     check_config(scenario, config)?;
     let limits = config.limits.clone().unwrap_or_else(|| scenario.default_limits());
     let plan: Plan<S::Operation> = match &config.plan {
@@ -192,8 +222,7 @@ fn execute<S: Scenario>(
     // A runtime left mid-flight by a panic may panic again while dropping its tasks.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(runtime)));
     let sim = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    let panicked = panic.is_some();
-    (sim.map(|sim| sim.results(panicked)), panic, refused)
+    (sim.map(|sim| sim.results()), panic, refused)
 }
 
 async fn drive<S: Scenario>(

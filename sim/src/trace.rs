@@ -124,13 +124,21 @@ type Render = dyn Fn(&mut String) + Send + Sync;
 #[derive(Clone)]
 pub struct LazyWords {
     hash: u64,
-    render: Arc<Render>,
+    /// `None` for words made in a run that keeps no events: they only ever feed the hash.
+    render: Option<Arc<Render>>,
 }
 
 impl LazyWords {
     /// Words with structural hash `hash`, rendered by `render` when the event is kept.
     pub fn new(hash: u64, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
-        Self { hash, render: Arc::new(render) }
+        Self { hash, render: Some(Arc::new(render)) }
+    }
+
+    /// Words that only feed the hash, for a run that keeps no events (see
+    /// [`crate::Sim::keeps_words`]): nothing to render them with is made or held. They render as
+    /// nothing.
+    pub fn hash_only(hash: u64) -> Self {
+        Self { hash, render: None }
     }
 
     /// The hash standing in for the text.
@@ -140,7 +148,9 @@ impl LazyWords {
 
     /// Appends the text to `text`.
     pub fn render_into(&self, text: &mut String) {
-        (self.render)(text)
+        if let Some(render) = &self.render {
+            render(text)
+        }
     }
 
     /// The text, on its own.
@@ -224,6 +234,7 @@ pub struct Trace {
     count: u64,
     kept: VecDeque<KeptEvent>,
     kept_max: usize,
+    last_at_us: Option<u64>,
 }
 
 const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
@@ -304,7 +315,7 @@ pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
 impl Trace {
     /// An empty trace that keeps the last `kept_max` events.
     pub fn new(kept_max: usize) -> Self {
-        Self { hash: HASH_START, count: 0, kept: VecDeque::new(), kept_max }
+        Self { hash: HASH_START, count: 0, kept: VecDeque::new(), kept_max, last_at_us: None }
     }
 
     /// Appends an event of node number `node` (with `peer`, if any) and folds it into the hash;
@@ -326,6 +337,7 @@ impl Trace {
             self.kept.push_back(KeptEvent { index: self.count, at_us, node, peer, kind, detail });
         }
         self.count += 1;
+        self.last_at_us = Some(at_us);
         self.count
     }
 
@@ -349,9 +361,14 @@ impl Trace {
         self.kept.iter().map(move |event| event.to_event(&name))
     }
 
-    /// Simulated microseconds of the last kept event, if any.
-    pub fn last_kept_at_us(&self) -> Option<u64> {
-        self.kept.back().map(|event| event.at_us)
+    /// Simulated microseconds of the last event, if any, kept or not.
+    pub fn last_at_us(&self) -> Option<u64> {
+        self.last_at_us
+    }
+
+    /// Whether events are kept at all: when not, their words need only their hash.
+    pub fn keeps_events(&self) -> bool {
+        self.kept_max > 0
     }
 }
 

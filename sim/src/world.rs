@@ -156,8 +156,26 @@ struct Shared {
     supervisor: NodeHandle,
     stop: Notify,
     state: Mutex<State>,
-    invariants: Mutex<Vec<Arc<Invariant>>>,
-    tail_only_on_failure: bool,
+    invariants: Mutex<Registered>,
+    /// Whether the trace keeps any event, so that words need rendering at all.
+    keeps_words: bool,
+}
+
+/// The registered invariants, and the two lists the checks walk, kept ready: a state change
+/// runs the safety list without building it.
+#[derive(Default)]
+struct Registered {
+    all: Vec<Arc<Invariant>>,
+    safety: Arc<[Arc<Invariant>]>,
+    eventually: Arc<[Arc<Invariant>]>,
+}
+
+impl Registered {
+    fn add(&mut self, invariant: Invariant) {
+        self.all.push(Arc::new(invariant));
+        let list = |safety: bool| self.all.iter().filter(|invariant| invariant.is_safety() == safety).cloned().collect();
+        (self.safety, self.eventually) = (list(true), list(false));
+    }
 }
 
 /// A handle on the run's world; cheap to clone, shared by every node and checker.
@@ -193,7 +211,13 @@ pub struct WorldResults {
 impl Sim {
     /// A new world; must be called inside the run's runtime.
     pub fn new(setup: WorldSetup, supervisor: NodeHandle) -> Self {
-        let kept = if setup.keep_full_trace { usize::MAX } else { setup.limits.trace_events_kept };
+        // A run that wants its tail only on failure keeps nothing: a failure is run again with
+        // its tail (see `runner::run`), so no run pays for words nobody reads.
+        let kept = match (setup.keep_full_trace, setup.tail_only_on_failure) {
+            (true, _) => usize::MAX,
+            (false, true) => 0,
+            (false, false) => setup.limits.trace_events_kept,
+        };
         let state = State {
             trace: Trace::new(kept),
             history: History::default(),
@@ -223,8 +247,8 @@ impl Sim {
             supervisor,
             stop: Notify::new(),
             state: Mutex::new(state),
-            invariants: Mutex::new(Vec::new()),
-            tail_only_on_failure: setup.tail_only_on_failure,
+            invariants: Mutex::new(Registered::default()),
+            keeps_words: kept > 0,
         };
         Self { shared: Arc::new(shared) }
     }
@@ -236,6 +260,12 @@ impl Sim {
     /// The run's seed.
     pub fn seed(&self) -> u64 {
         self.shared.seed
+    }
+
+    /// Whether the trace keeps any event. When it does not (a campaign's run, which is run again
+    /// with its tail only if it fails), [`LazyWords::hash_only`] is all an event's words need.
+    pub fn keeps_words(&self) -> bool {
+        self.shared.keeps_words
     }
 
     /// The run's bounds.
@@ -674,10 +704,14 @@ impl Sim {
             }
         };
         let hash = hash_of(&(route, message.hash()));
-        let words = LazyWords::new(hash, move |text| {
-            describe_route(route, text);
-            message.render_into(text);
-        });
+        let words = if self.keeps_words() {
+            LazyWords::new(hash, move |text| {
+                describe_route(route, text);
+                message.render_into(text);
+            })
+        } else {
+            LazyWords::hash_only(hash)
+        };
         self.trace_with_peer(from, None, kind, Detail::Lazy(words));
         route
     }
@@ -751,23 +785,28 @@ impl Sim {
 
     /// Registers an invariant over the god's view.
     pub fn register_invariant(&self, invariant: Invariant) {
-        self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Arc::new(invariant));
+        self.registered().add(invariant);
     }
 
     /// Names of the registered invariants, in registration order.
     pub fn invariant_names(&self) -> Vec<&'static str> {
-        let invariants = self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        invariants.iter().map(|invariant| invariant.name).collect()
+        self.registered().all.iter().map(|invariant| invariant.name).collect()
     }
 
-    fn invariants(&self, safety: bool) -> Vec<Arc<Invariant>> {
-        let invariants = self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        invariants.iter().filter(|invariant| invariant.is_safety() == safety).cloned().collect()
+    fn registered(&self) -> MutexGuard<'_, Registered> {
+        self.shared.invariants.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The safety invariants, or the others, as registered when called: a checker may register
+    /// or violate while they run, so they are not read under the lock.
+    fn invariants(&self, safety: bool) -> Arc<[Arc<Invariant>]> {
+        let registered = self.registered();
+        if safety { registered.safety.clone() } else { registered.eventually.clone() }
     }
 
     /// Runs every safety invariant; called after each durable state change.
     pub fn state_changed(&self) {
-        for invariant in self.invariants(true) {
+        for invariant in self.invariants(true).iter() {
             if let Err(message) = (invariant.check)() {
                 self.violate(invariant.name, invariant.class, message);
             }
@@ -776,7 +815,7 @@ impl Sim {
 
     /// Runs every convergence and liveness invariant; called once the run has quieted.
     pub fn check_eventually(&self) {
-        for invariant in self.invariants(false) {
+        for invariant in self.invariants(false).iter() {
             if let Err(message) = (invariant.check)() {
                 self.violate(invariant.name, invariant.class, message);
             }
@@ -827,13 +866,12 @@ impl Sim {
         madsim::time::sleep(Duration::from_millis(1)).await;
     }
 
-    /// What the run leaves behind; works after a panic too. The kept events are rendered unless
-    /// the run asked for them only on failure and neither `panicked` nor any violation says it failed.
-    pub fn results(&self, panicked: bool) -> WorldResults {
+    /// What the run leaves behind, the kept events rendered (none in a run that wants its tail
+    /// only on failure); works after a panic too.
+    pub fn results(&self) -> WorldResults {
         let state = self.state();
-        let failed = panicked || !state.violations.is_empty();
-        let trace_tail = if failed || !self.shared.tail_only_on_failure { state.trace.kept(|number| self.label_in(&state, NodeIndex(number)).to_string()).collect() } else { Vec::new() };
-        let last_us = state.trace.last_kept_at_us().unwrap_or(0);
+        let trace_tail = state.trace.kept(|number| self.label_in(&state, NodeIndex(number)).to_string()).collect();
+        let last_us = state.trace.last_at_us().unwrap_or(0);
         WorldResults {
             violations: state.violations.clone(),
             trace_hash: state.trace.hash_hex(),

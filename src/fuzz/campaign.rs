@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub const DETERMINISM_CHECK_EVERY_RUNS: u64 = 1_000;
 
 /// The invariant a run violates when running it again gave another trace.
-pub const DETERMINISM_INVARIANT: &str = "deterministic-replay";
+pub use fleetsim_sim::DETERMINISM_INVARIANT;
 
 /// Why a campaign stopped before running every position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,7 +243,7 @@ impl Shared<'_> {
     fn finish(&self, item: u64, outcome: &Outcome) {
         let record = RunRecord::of(item, outcome);
         let mut state = self.lock();
-        let result = record_run(&mut state, self.registry.program(), &self.folder, &record, outcome);
+        let result = record_run(&mut state, self.registry, &self.folder, &record, outcome);
         if let Err(error) = result {
             state.error.get_or_insert(error);
         }
@@ -254,14 +254,17 @@ impl Shared<'_> {
 
 fn record_run(
     state: &mut State,
-    program: &str,
+    registry: &Registry,
     folder: &Path,
     record: &RunRecord,
     outcome: &Outcome,
 ) -> Result<(), String> {
-    let strategy = state.checkpoint.spec.strategy;
+    let (program, strategy) = (registry.program(), state.checkpoint.spec.strategy);
     let report = match state.checkpoint.tally.decide(record) {
-        ReportDecision::Write => Some(write_report(program, folder, outcome, strategy)?),
+        ReportDecision::Write => {
+            let with_tail = with_tail(registry, &state.checkpoint.spec.run_config(record.item), outcome);
+            Some(write_report(program, folder, &with_tail, strategy)?)
+        }
         ReportDecision::Keep | ReportDecision::Drop => None,
     };
     // The run's record line goes first: a run the journal counts always has one.
@@ -276,6 +279,22 @@ fn record_run(
         state.save_checkpoint()?;
     }
     Ok(())
+}
+
+/// `outcome`, a failure of `config` run without its tail (campaigns keep no trace events), run
+/// again with its tail for a report; when the second run goes otherwise, the report says so under
+/// [`DETERMINISM_INVARIANT`]. An outcome that has its tail, or passed, is returned as it is.
+pub fn with_tail(registry: &Registry, config: &RunConfig, outcome: &Outcome) -> Outcome {
+    if outcome.passed() || !outcome.trace_tail.is_empty() || !config.tail_only_on_failure {
+        return outcome.clone();
+    }
+    let mut second = run_guarded(registry, &RunConfig { tail_only_on_failure: false, ..config.clone() });
+    second.wall_ms = second.wall_ms.saturating_add(outcome.wall_ms);
+    if let Some(violation) = fleetsim_sim::divergence(outcome, &second) {
+        second.violations.insert(0, violation);
+        second.outcome = Verdict::Fail;
+    }
+    second
 }
 
 /// Writes a failure report under `folder/failures/`; returns its path relative to `folder`.
@@ -298,25 +317,10 @@ pub fn write_report(
 pub fn run_twice(registry: &Registry, config: &RunConfig) -> Outcome {
     let mut first = run_guarded(registry, config);
     let second = run_guarded(registry, config);
-    let invariants = |outcome: &Outcome| -> Vec<String> {
-        outcome.violations.iter().map(|violation| violation.invariant.clone()).collect()
-    };
-    if first.trace_hash == second.trace_hash && invariants(&first) == invariants(&second) {
-        return first;
+    if let Some(violation) = fleetsim_sim::divergence(&first, &second) {
+        first.violations.insert(0, violation);
+        first.outcome = Verdict::Fail;
     }
-    let message = format!(
-        "the same run gave trace {} ({} events, violations {:?}), then trace {} ({} events, violations {:?})",
-        first.trace_hash,
-        first.events,
-        invariants(&first),
-        second.trace_hash,
-        second.events,
-        invariants(&second)
-    );
-    let violation =
-        Violation { invariant: DETERMINISM_INVARIANT.to_string(), class: ViolationClass::Safety, at_ms: 0, message };
-    first.violations.insert(0, violation);
-    first.outcome = Verdict::Fail;
     first
 }
 

@@ -2,7 +2,7 @@
 //! by re-running their runs. Runs are deterministic, so the lines and reports come back exactly
 //! as they were; a re-run that does not give the failure the checkpoint counts is refused.
 
-use crate::fuzz::campaign::{run_position, write_report};
+use crate::fuzz::campaign::{run_position, with_tail, write_report};
 use crate::fuzz::record::{RecordFile, RecordedRun};
 use crate::fuzz::spec::CampaignSpec;
 use crate::fuzz::tally::{FailureEntry, RunRecord, Tally};
@@ -101,7 +101,8 @@ impl Repair<'_> {
                     entry.signature.file_stem()
                 ));
             }
-            let written = write_report(self.registry.program(), self.folder, outcome, self.spec.strategy)?;
+            let outcome = with_tail(self.registry, &self.spec.run_config(item), outcome);
+            let written = write_report(self.registry.program(), self.folder, &outcome, self.spec.strategy)?;
             debug_assert_eq!(written, entry.report);
         }
         if let (Ok(_), Some(file)) = (self.records.binary_search(&item), record) {
