@@ -89,9 +89,9 @@ pub struct RunConfig {
     pub strategy: FaultStrategy,
     /// Keep every trace event in memory (for printing the whole trace), not only the last ones.
     pub keep_full_trace: bool,
-    /// Render the kept trace events only if the run fails: a passing run's `trace_tail` is then
-    /// empty. Campaigns set it, since they keep the tails of failures only; rendering a passing
-    /// run's tail would cost a smoke run a tenth of its time.
+    /// Keep no trace events, for a caller that wants the tail of failures only and runs a failure
+    /// again without the flag to get it (campaigns do: see `runner::run`); every outcome's
+    /// `trace_tail` is then empty and the trace hash the same. Events nobody reads cost no words.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tail_only_on_failure: bool,
 }

@@ -365,11 +365,6 @@ impl Trace {
     pub fn last_at_us(&self) -> Option<u64> {
         self.last_at_us
     }
-
-    /// Whether events are kept at all: when not, their words need only their hash.
-    pub fn keeps_events(&self) -> bool {
-        self.kept_max > 0
-    }
 }
 
 #[cfg(test)]

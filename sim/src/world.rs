@@ -120,7 +120,7 @@ pub struct WorldSetup {
     pub fault_point_catalog: Vec<String>,
     /// Keep every trace event, not only the last ones.
     pub keep_full_trace: bool,
-    /// Render the kept events only for a run that fails.
+    /// Keep no events: the caller runs a failure again for its tail.
     pub tail_only_on_failure: bool,
 }
 
@@ -211,8 +211,9 @@ pub struct WorldResults {
 impl Sim {
     /// A new world; must be called inside the run's runtime.
     pub fn new(setup: WorldSetup, supervisor: NodeHandle) -> Self {
-        // A run that wants its tail only on failure keeps nothing: a failure is run again with
-        // its tail (see `runner::run`), so no run pays for words nobody reads.
+        // A run that wants its tail only on failure keeps nothing: a caller that wants a failure's
+        // tail runs it again without the flag (see `runner::run`), so no run pays for words
+        // nobody reads.
         let kept = match (setup.keep_full_trace, setup.tail_only_on_failure) {
             (true, _) => usize::MAX,
             (false, true) => 0,
