@@ -101,13 +101,31 @@ impl System for PingPongSystem {
     }
 }
 
-/// Runs `calls` sequential calls in one fleetsim run; returns messages the RPC layer delivered.
-/// Never inlined, so `callgrind --toggle-collect` finds it in the whole-program-optimized binary.
+/// Runs `calls` sequential calls in one fleetsim run, as `fleetsim run` does (the last events
+/// kept for the outcome's tail); returns messages the RPC layer delivered. Never inlined, so
+/// `callgrind --toggle-collect` finds it in the whole-program-optimized binary.
 #[inline(never)]
 pub fn ping_pong(seed: u64, calls: u64) -> u64 {
-    let config = RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("ping-pong", seed) };
+    ping_pong_with(RunConfig { strategy: FaultStrategy::None, ..RunConfig::new("ping-pong", seed) }, calls)
+}
+
+/// The same run as a campaign makes it (`tail_only_on_failure`: no trace event kept, every one
+/// hashed). Never inlined, for the same reason.
+#[inline(never)]
+pub fn ping_pong_campaign(seed: u64, calls: u64) -> u64 {
+    let config =
+        RunConfig { strategy: FaultStrategy::None, tail_only_on_failure: true, ..RunConfig::new("ping-pong", seed) };
+    ping_pong_with(config, calls)
+}
+
+fn ping_pong_with(config: RunConfig, calls: u64) -> u64 {
     let outcome = run(&PingPong { calls }, &config).expect("a generated plan fits");
     assert!(outcome.passed(), "the ping-pong run failed: {:?}", outcome.violations);
     assert_eq!(outcome.messages_delivered, 2 * calls, "one request and one reply per call");
+    assert_eq!(
+        outcome.trace_tail.is_empty(),
+        config.tail_only_on_failure,
+        "a campaign run keeps no tail, another does"
+    );
     outcome.messages_delivered
 }

@@ -178,18 +178,21 @@ pub fn monotonic_state(store: Disk<StoreData>, hosts: Vec<Disk<HostData>>) -> In
     let seen = Mutex::new(Seen { hosts: vec![SeenHost::default(); hosts.len()], ..Seen::default() });
     Invariant::always("monotonic-state", move || {
         let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let commits: Vec<u64> = std::iter::once(store.commits()).chain(hosts.iter().map(Disk::commits)).collect();
-        let moved = |position: usize| seen.commits.get(position) != Some(&commits[position]);
-        let (store_moved, hosts_moved): (bool, Vec<bool>) = (moved(0), (1..commits.len()).map(moved).collect());
         let seen = &mut *seen;
-        seen.commits = commits;
-        if store_moved {
+        seen.commits.resize(1 + hosts.len(), u64::MAX);
+        // Whether the disk at `position` (0 the store, then the hosts) committed since the last check.
+        let mut moved =
+            |position: usize, commits: u64| std::mem::replace(&mut seen.commits[position], commits) != commits;
+        if moved(0, store.commits()) {
             let positions = &mut seen.store_positions;
             if let Some(found) = store.read_durable(|data| advance_store_changed(&mut seen.store, positions, data)) {
                 return Err(found);
             }
         }
-        for (position, host) in hosts.iter().enumerate().filter(|(position, _)| hosts_moved[*position]) {
+        for (position, host) in hosts.iter().enumerate() {
+            if !moved(1 + position, host.commits()) {
+                continue;
+            }
             if let Some(found) = host.read_durable(|data| advance_host(&mut seen.hosts[position], position, data)) {
                 return Err(found);
             }

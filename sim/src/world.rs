@@ -766,8 +766,11 @@ impl Sim {
     /// Counts a `sometimes` property each time `condition` holds.
     pub fn sometimes(&self, name: &str, condition: bool) {
         let mut state = self.state();
-        let count = state.sometimes.entry(name.to_string()).or_insert(0);
-        *count += u64::from(condition);
+        match state.sometimes.get_mut(name) {
+            Some(count) => *count += u64::from(condition),
+            // Catalog properties are there from the start; a property named nowhere else is new.
+            None => drop(state.sometimes.insert(name.to_string(), u64::from(condition))),
+        }
     }
 
     /// Records one value of the distribution `name` (its unit in its name, as `undead_ms`):
