@@ -7,7 +7,6 @@ use crate::trace::{hash_of, EventKind, LazyWords};
 use crate::world::Sim;
 use madsim::net::Endpoint;
 use madsim::time::Duration;
-use std::collections::BTreeMap;
 use std::fmt::{Debug, Write};
 use std::hash::Hash;
 use std::future::Future;
@@ -124,8 +123,33 @@ struct Inner<Request, Reply> {
     context: NodeContext,
     endpoint: Endpoint,
     reply_address: SocketAddr,
-    pending: Mutex<BTreeMap<u64, oneshot::Sender<Reply>>>,
+    pending: Mutex<PendingCalls<Reply>>,
     requests: PhantomData<fn(Request)>,
+}
+
+/// The calls waiting for a reply, by call id: a vector kept in id order, which a node's few
+/// outstanding calls search faster than a map, with no node allocated per call. The order is the
+/// map's, so dropping the endpoint wakes the waiting callers in the same order.
+struct PendingCalls<Reply> {
+    calls: Vec<(u64, oneshot::Sender<Reply>)>,
+}
+
+impl<Reply> PendingCalls<Reply> {
+    fn insert(&mut self, call_id: u64, sender: oneshot::Sender<Reply>) {
+        // Call ids grow, so a new call almost always goes last.
+        match self.calls.last() {
+            Some((last, _)) if *last > call_id => {
+                let position = self.calls.partition_point(|(waiting, _)| *waiting < call_id);
+                self.calls.insert(position, (call_id, sender));
+            }
+            _ => self.calls.push((call_id, sender)),
+        }
+    }
+
+    fn remove(&mut self, call_id: u64) -> Option<oneshot::Sender<Reply>> {
+        let position = self.calls.binary_search_by_key(&call_id, |(waiting, _)| *waiting).ok()?;
+        Some(self.calls.remove(position).1)
+    }
 }
 
 /// A node's RPC endpoint: it can call other nodes and, with a handler, serve them.
@@ -162,7 +186,7 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
             context: context.clone(),
             endpoint,
             reply_address,
-            pending: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(PendingCalls { calls: Vec::new() }),
             requests: PhantomData,
         });
         let dispatcher = inner.clone();
@@ -186,7 +210,7 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
         match madsim::time::timeout(timeout, receiver).await {
             Ok(Ok(reply)) => Ok(reply),
             _ => {
-                self.inner.pending().remove(&call_id);
+                self.inner.pending().remove(call_id);
                 let index = self.inner.context.index();
                 let to_name = sim.node_label(to);
                 sim.trace(index, EventKind::Timeout, format!("call #{call_id} to {to_name} after {timeout_ms}ms"));
@@ -197,7 +221,7 @@ impl<Request: Message, Reply: Message> Rpc<Request, Reply> {
 }
 
 impl<Request, Reply> Inner<Request, Reply> {
-    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, oneshot::Sender<Reply>>> {
+    fn pending(&self) -> MutexGuard<'_, PendingCalls<Reply>> {
         self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -276,7 +300,7 @@ async fn dispatch<Request: Message, Reply: Message>(
                     transmit(&replier, from, reply_address, envelope, words).await;
                 });
             }
-            Body::Reply(reply) => match inner.pending().remove(&call_id) {
+            Body::Reply(reply) => match inner.pending().remove(call_id) {
                 Some(waiting) => {
                     let words = message_words(&sim, Leg::DeliverReply, call_id, from, &reply);
                     sim.trace_message(me, from, EventKind::Deliver, words);
@@ -289,5 +313,30 @@ async fn dispatch<Request: Message, Reply: Message>(
                 ),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_calls_are_found_by_id_in_any_insertion_order_and_kept_in_id_order() {
+        let mut pending = PendingCalls { calls: Vec::new() };
+        let mut receivers = Vec::new();
+        for call_id in [3, 7, 5, 9, 1] {
+            let (sender, receiver) = oneshot::channel::<u64>();
+            pending.insert(call_id, sender);
+            receivers.push((call_id, receiver));
+        }
+        let ids: Vec<u64> = pending.calls.iter().map(|(call_id, _)| *call_id).collect();
+        assert_eq!(ids, [1, 3, 5, 7, 9], "kept in id order, as a map would drop them");
+        assert!(pending.remove(4).is_none() && pending.remove(10).is_none(), "an unknown id finds nothing");
+        let sender = pending.remove(5).expect("a waiting call is found");
+        assert!(sender.send(55).is_ok());
+        let (_, receiver) = receivers.iter_mut().find(|(call_id, _)| *call_id == 5).expect("call 5 waits");
+        assert_eq!(receiver.try_recv(), Ok(55), "the reply reaches the caller of that id");
+        assert!(pending.remove(5).is_none(), "a call is answered once");
+        assert_eq!(pending.calls.len(), 4);
     }
 }
