@@ -1,7 +1,8 @@
 //! `cargo bench --bench harness`: smoke seeds per second on one core, simulated messages
 //! delivered per second by fleetsim's RPC layer (as `run` does it, its tail kept, and as a
-//! campaign does, no event kept) beside a bare madsim ping-pong, in one process, interleaved so that machine noise falls on every figure alike; then `fleetsim fuzz`
-//! campaigns with one job and with two, alternating.
+//! campaign does, no event kept) beside a bare madsim ping-pong, in one process, interleaved so
+//! that machine noise falls on every figure alike; then `fleetsim fuzz` campaigns with one job and
+//! with two, alternating.
 //!
 //! Sizes come from the environment: `FLEETSIM_BENCH_REPEATS` (default 5),
 //! `FLEETSIM_BENCH_SEEDS` (smoke seeds per repetition, default 2000),

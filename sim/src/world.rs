@@ -768,7 +768,7 @@ impl Sim {
         let mut state = self.state();
         match state.sometimes.get_mut(name) {
             Some(count) => *count += u64::from(condition),
-            // Catalog properties are there from the start; a property named nowhere else is new.
+            // The catalog's properties are there from the start; any other is added at its first count.
             None => drop(state.sometimes.insert(name.to_string(), u64::from(condition))),
         }
     }
