@@ -166,6 +166,17 @@ fn a_generation_that_goes_back_breaks_monotonic_state() {
 }
 
 #[test]
+fn a_host_that_forgets_a_tombstone_breaks_monotonic_state() {
+    // The second host records a destroyed VM, then forgets it: each commit is checked on its own.
+    let (invariant, message) = first_violation(|_, hosts, node| {
+        hosts[1].commit(node, |host| host.destroyed_vms.insert(VmId(99)));
+        hosts[1].commit(node, |host| host.destroyed_vms.remove(&VmId(99)));
+    });
+    assert_eq!(invariant, "monotonic-state", "{message}");
+    assert!(message.contains("host-1 forgot tombstones: VMs 1 -> 0"), "{message}");
+}
+
+#[test]
 fn a_write_committed_under_a_stale_attempt_breaks_no_stale_write() {
     let (invariant, message) = first_violation(|store, _, node| {
         let stale = ClaimedWrite { job: JobId(1), attempt: 1, current_attempt: 2, running: true };
