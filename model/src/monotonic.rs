@@ -166,6 +166,8 @@ fn advance_host(seen: &mut SeenHost, position: usize, host: &HostData) -> Option
 /// What every check remembers: the commit counts it saw and the state they stand for.
 #[derive(Default)]
 struct Seen {
+    /// Per disk (the store, then each host), its commit count at the previous check; `u64::MAX`
+    /// before the first.
     commits: Vec<u64>,
     store: SeenStore,
     /// The store's change log positions read: the job table, the instance table.
